@@ -1,0 +1,106 @@
+/**
+ * Client authentication at the token endpoint, as values. Each captures its secret in a closure;
+ * `private_key_jwt`, `client_secret_jwt` or mTLS slot in as more implementations of the same
+ * interface.
+ */
+import { SecretSet } from './redact.js';
+
+/** What a client authentication method may change on a token request. */
+export interface TokenRequestParts {
+  readonly tokenUrl: URL;
+  readonly headers: Record<string, string>;
+  readonly params: URLSearchParams;
+}
+
+/** A client authentication method (RFC 6749 section 2.3). */
+export interface ClientAuthentication {
+  /** The method's registered name, e.g. `client_secret_basic`. */
+  readonly method: string;
+  readonly clientId: string;
+  /** The secrets this method holds, for redaction. */
+  readonly secrets: SecretSet;
+  /** Adds the client's credentials to a token request. */
+  apply(request: TokenRequestParts): void | Promise<void>;
+}
+
+/** The client authentication methods that can be named in options and `PRODO_AUTH_CLIENT_AUTH`. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+
+// RFC 6749 appendix B: application/x-www-form-urlencoded, where a space becomes '+'.
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
+
+/**
+ * HTTP Basic client authentication: the client id and secret are each form-encoded, joined with a
+ * colon and Base64-encoded, with no line breaks.
+ *
+ * @example
+ * passwordGrant({ tokenUrl, clientId, username, password, clientAuth: clientSecretBasic('app', secret) })
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function clientSecretBasic(clientId: string, clientSecret: string): ClientAuthentication {
+  const credentials = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
+  const header = `Basic ${credentials}`;
+  return {
+    method: 'client_secret_basic',
+    clientId,
+    secrets: new SecretSet().add(clientSecret, credentials),
+    apply({ headers }) {
+      headers['authorization'] = header;
+    },
+  };
+}
+
+/**
+ * Client credentials in the request body (`client_id` and `client_secret`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function clientSecretPost(clientId: string, clientSecret: string): ClientAuthentication {
+  return {
+    method: 'client_secret_post',
+    clientId,
+    secrets: new SecretSet().add(clientSecret),
+    apply({ params }) {
+      params.set('client_id', clientId);
+      params.set('client_secret', clientSecret);
+    },
+  };
+}
+
+/**
+ * A public client: no secret, `client_id` in the body.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.1
+ */
+export function noClientAuthentication(clientId: string): ClientAuthentication {
+  return {
+    method: 'none',
+    clientId,
+    secrets: new SecretSet(),
+    apply({ params }) {
+      params.set('client_id', clientId);
+    },
+  };
+}
+
+export interface ClientCredentialsOptions {
+  clientId: string;
+  clientSecret?: string | undefined;
+  /** A method name, or a {@link ClientAuthentication} value. Default: Basic with a secret, none without. */
+  clientAuth?: ClientAuthMethod | ClientAuthentication | undefined;
+}
+
+/** The authentication a grant's options ask for. Options are validated before this is called. */
+export function resolveClientAuth(options: ClientCredentialsOptions): ClientAuthentication {
+  const { clientId, clientSecret, clientAuth } = options;
+  if (typeof clientAuth === 'object') return clientAuth;
+  const method = clientAuth ?? (clientSecret === undefined ? 'none' : 'client_secret_basic');
+  if (method === 'none') return noClientAuthentication(clientId);
+  // Validation guarantees a secret for the secret-based methods.
+  if (method === 'client_secret_post') return clientSecretPost(clientId, clientSecret!);
+  return clientSecretBasic(clientId, clientSecret!);
+}

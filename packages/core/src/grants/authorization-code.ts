@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
+import { ReauthenticationRequiredError } from '../errors.js';
+import {
+  cacheKeyOf,
+  formTokenRequest,
+  refreshTokenRequest,
+  secretsOf,
+  type Grant,
+  type GrantContext,
+} from '../grant.js';
+import { SecretSet } from '../redact.js';
+import type { TokenSet } from '../token-set.js';
+import { checkClientAndUrls, clientFields, insecureField, parseOptions, scopeField, urlString } from '../validation.js';
+
+export interface AuthorizationCodeGrantOptions {
+  /** The authorization endpoint the browser is sent to. */
+  authorizeUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  /** Omit for a public client. */
+  clientSecret?: string | undefined;
+  /** @default 'client_secret_basic' with a secret, 'none' without */
+  clientAuth?: ClientAuthMethod | ClientAuthentication | undefined;
+  /** Where the authorization server sends the browser back with the code. */
+  redirectUri: string;
+  scope?: string | string[] | undefined;
+  /** Extra query parameters on the authorization URL. */
+  authorizeParams?: Record<string, string> | undefined;
+  /** Extra or overriding body parameters on the code exchange (a vendor's own `grant_type`). */
+  tokenParams?: Record<string, string> | undefined;
+  /**
+   * The name of the redirect URI parameter, for servers that do not use RFC 6749's.
+   * @default 'redirect_uri'
+   */
+  redirectUriParam?: string | undefined;
+  /** @default false */
+  dangerouslyAllowInsecureHttp?: boolean | undefined;
+}
+
+/** One login attempt: send the browser to `url`, keep `state` and `codeVerifier` server-side. */
+export interface AuthorizationRequest {
+  readonly url: string;
+  /** Single-use value the callback must return unchanged (CSRF protection). */
+  readonly state: string;
+  /** The PKCE verifier to send with the code. Secret until the exchange. */
+  readonly codeVerifier: string;
+}
+
+export interface AuthorizationRequestOptions {
+  /** Defaults to 32 random bytes. */
+  state?: string | undefined;
+  /** Overrides the grant's scope for this login. */
+  scope?: string | string[] | undefined;
+  params?: Record<string, string> | undefined;
+}
+
+export interface CodeExchange {
+  code: string;
+  codeVerifier: string;
+}
+
+/** The authorization code grant, with the login URL builder and the code exchange. */
+export interface AuthorizationCodeGrant extends Grant {
+  /** Builds the authorization URL with a fresh `state` and a PKCE S256 challenge. */
+  createAuthorizationRequest(options?: AuthorizationRequestOptions): AuthorizationRequest;
+  /** Exchanges an authorization code for tokens. The code is single-use and never resent. */
+  exchangeCode(ctx: GrantContext, exchange: CodeExchange): Promise<TokenSet>;
+}
+
+const params = z.record(z.string(), z.string()).optional();
+const schema = z
+  .object({
+    authorizeUrl: urlString,
+    tokenUrl: urlString,
+    ...clientFields,
+    redirectUri: z.string().refine((s) => URL.canParse(s), 'must be an absolute URL'),
+    scope: scopeField,
+    authorizeParams: params,
+    tokenParams: params,
+    redirectUriParam: z.string().min(1).optional(),
+    ...insecureField,
+  })
+  .superRefine((v, ctx) => checkClientAndUrls(v, ['authorizeUrl', 'tokenUrl'], ctx));
+
+const random = (): string => randomBytes(32).toString('base64url');
+
+/**
+ * The authorization code grant with PKCE (S256) and `state`, always on.
+ *
+ * @example
+ * const grant = authorizationCodeGrant({ authorizeUrl, tokenUrl, clientId, clientSecret, redirectUri });
+ * const { url, state, codeVerifier } = grant.createAuthorizationRequest();
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1
+ * @see https://www.rfc-editor.org/rfc/rfc7636
+ */
+export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): AuthorizationCodeGrant {
+  const o = parseOptions(schema, options, 'authorizationCodeGrant');
+  const tokenUrl = new URL(o.tokenUrl);
+  const clientAuth = resolveClientAuth(options);
+  const redirectParam = o.redirectUriParam ?? 'redirect_uri';
+  return {
+    type: 'authorization_code',
+    cacheKey: cacheKeyOf('authorization_code', o.tokenUrl, o.clientId),
+    secrets: secretsOf(clientAuth),
+    canObtain: false,
+    obtain() {
+      return Promise.reject(
+        new ReauthenticationRequiredError('The authorization code grant needs the user: start a new login'),
+      );
+    },
+    refresh(ctx, current) {
+      return refreshTokenRequest(ctx, current, { tokenUrl, clientAuth });
+    },
+    createAuthorizationRequest(request = {}) {
+      const state = request.state ?? random();
+      const codeVerifier = random();
+      const url = new URL(o.authorizeUrl);
+      const scope = request.scope === undefined ? o.scope : [request.scope].flat().join(' ');
+      const query: Record<string, string | undefined> = {
+        response_type: 'code',
+        client_id: o.clientId,
+        [redirectParam]: o.redirectUri,
+        scope,
+        state,
+        code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+        code_challenge_method: 'S256',
+        ...o.authorizeParams,
+        ...request.params,
+      };
+      for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
+      return { url: url.href, state, codeVerifier };
+    },
+    exchangeCode(ctx, { code, codeVerifier }) {
+      const body = new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        [redirectParam]: o.redirectUri,
+        code_verifier: codeVerifier,
+      });
+      for (const [k, v] of Object.entries(o.tokenParams ?? {})) body.set(k, v);
+      const secrets = new SecretSet().merge(ctx.secrets).add(code, codeVerifier);
+      return formTokenRequest({ ...ctx, secrets }, { tokenUrl, params: body, clientAuth, singleUse: true });
+    },
+  };
+}

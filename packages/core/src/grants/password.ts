@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
+import { cacheKeyOf, formTokenRequest, refreshTokenRequest, secretsOf, type Grant } from '../grant.js';
+import { checkClientAndUrls, clientFields, insecureField, parseOptions, scopeField, urlString } from '../validation.js';
+
+/** A parameter value, or a function that produces a fresh one for each request (a one-time code). */
+export type ParamSource = string | (() => string | Promise<string>);
+
+export interface PasswordGrantOptions {
+  /** The token endpoint. */
+  tokenUrl: string;
+  clientId: string;
+  /** Omit for a public client. */
+  clientSecret?: string | undefined;
+  /** @default 'client_secret_basic' with a secret, 'none' without */
+  clientAuth?: ClientAuthMethod | ClientAuthentication | undefined;
+  username: string;
+  password: string;
+  /** Space-separated string or array. */
+  scope?: string | string[] | undefined;
+  /** More body parameters; a function is called for every token request (a fresh two-factor code). */
+  extraParams?: Record<string, ParamSource> | undefined;
+  /** @default false */
+  dangerouslyAllowInsecureHttp?: boolean | undefined;
+}
+
+const schema = z
+  .object({
+    tokenUrl: urlString,
+    ...clientFields,
+    username: z.string().min(1, 'is required'),
+    password: z.string().min(1, 'is required'),
+    scope: scopeField,
+    extraParams: z.record(z.string(), z.union([z.string(), z.function()])).optional(),
+    ...insecureField,
+  })
+  .superRefine((v, ctx) => checkClientAndUrls(v, ['tokenUrl'], ctx));
+
+/** Resolves parameter sources, calling the functions among them. */
+export async function resolveParams(params: Record<string, ParamSource> | undefined): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [key, source] of Object.entries(params ?? {})) {
+    out[key] = typeof source === 'function' ? await source() : source;
+  }
+  return out;
+}
+
+/**
+ * The resource owner password credentials grant.
+ *
+ * @example
+ * const grant = passwordGrant({ tokenUrl: 'https://auth.example.com/token', clientId: 'app', username, password });
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+ */
+export function passwordGrant(options: PasswordGrantOptions): Grant {
+  const o = parseOptions(schema, options, 'passwordGrant');
+  const tokenUrl = new URL(o.tokenUrl);
+  const clientAuth = resolveClientAuth(options);
+  const extraParams = options.extraParams;
+  return {
+    type: 'password',
+    cacheKey: cacheKeyOf('password', o.tokenUrl, o.clientId, o.username, o.scope),
+    secrets: secretsOf(clientAuth, o.password),
+    canObtain: true,
+    async obtain(ctx) {
+      const params = new URLSearchParams({ grant_type: 'password', username: o.username, password: o.password });
+      if (o.scope) params.set('scope', o.scope);
+      for (const [k, v] of Object.entries(await resolveParams(extraParams))) params.set(k, v);
+      return formTokenRequest(ctx, { tokenUrl, params, clientAuth });
+    },
+    refresh(ctx, current) {
+      return refreshTokenRequest(ctx, current, { tokenUrl, clientAuth });
+    },
+  };
+}

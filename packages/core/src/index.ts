@@ -1,0 +1,69 @@
+/**
+ * @prodo-auth/core: OAuth2 grants, a token engine that caches and refreshes, an undici transport,
+ * and typed errors that never carry a secret.
+ * @packageDocumentation
+ */
+export {
+  clientSecretBasic,
+  clientSecretPost,
+  noClientAuthentication,
+  CLIENT_AUTH_METHODS,
+  type ClientAuthentication,
+  type ClientAuthMethod,
+  type TokenRequestParts,
+} from './client-auth.js';
+export { configFromEnv, GRANT_NAMES, type Env, type GrantName, type ProdoAuthConfig } from './config.js';
+export {
+  ConfigError,
+  ErrorCode,
+  httpStatusForError,
+  isProdoAuthError,
+  OAuthError,
+  ProdoAuthError,
+  ReauthenticationRequiredError,
+  TokenEndpointError,
+  type ConfigIssue,
+  type OAuthErrorOptions,
+  type ProdoAuthErrorOptions,
+  type TokenEndpointErrorOptions,
+} from './errors.js';
+export { cacheKeyOf, formTokenRequest, refreshTokenRequest, type FormRequest, type Grant, type GrantContext } from './grant.js';
+export {
+  authorizationCodeGrant,
+  type AuthorizationCodeGrant,
+  type AuthorizationCodeGrantOptions,
+  type AuthorizationRequest,
+  type AuthorizationRequestOptions,
+  type CodeExchange,
+} from './grants/authorization-code.js';
+export { clientCredentialsGrant, type ClientCredentialsGrantOptions } from './grants/client-credentials.js';
+export { jsonLoginGrant, type JsonLoginGrantOptions } from './grants/json-login.js';
+export { passwordGrant, type ParamSource, type PasswordGrantOptions } from './grants/password.js';
+export { staticTokenGrant, type StaticTokenGrantOptions } from './grants/static-token.js';
+export { redact, REDACTED, SecretSet } from './redact.js';
+export { memoryStore, type MemoryStoreOptions, type TokenStore } from './store.js';
+export {
+  createTokenClient,
+  isReplayable,
+  isTokenRejection,
+  type OutboundRequest,
+  type RefreshErrorEvent,
+  type StoreErrorEvent,
+  type TokenClient,
+  type TokenClientEvents,
+  type TokenClientOptions,
+  type TokenEvent,
+  type TokenRequestEvent,
+  type TokenSource,
+} from './token-client.js';
+export { jwtExpiry, processTokenResponse, responseError, type ExpiresInUnit, type ProcessOptions } from './token-response.js';
+export { TokenSet, type StoredTokenSet, type TokenSetInit } from './token-set.js';
+export {
+  parseRetryAfter,
+  Transport,
+  type ResponseBody,
+  type RetryOptions,
+  type TransportOptions,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';

@@ -1,0 +1,511 @@
+/**
+ * The token engine: a cache that answers warm calls with no I/O, refreshes in the background
+ * before expiry, makes one request however many callers wait, and never spends a refresh token
+ * twice.
+ */
+import { EventEmitter } from 'node:events';
+import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { z } from 'zod';
+import { ErrorCode, ProdoAuthError, ReauthenticationRequiredError, TokenEndpointError } from './errors.js';
+import type { Grant, GrantContext } from './grant.js';
+import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
+import { SecretSet } from './redact.js';
+import { memoryStore, type TokenStore } from './store.js';
+import { TokenSet } from './token-set.js';
+import { Transport, type RetryOptions } from './transport.js';
+import { parseOptions, urlString } from './validation.js';
+
+export interface TokenClientOptions {
+  /** How to get tokens: `passwordGrant(...)`, `clientCredentialsGrant(...)`, a preset's grant... */
+  grant: Grant;
+  /** The API the tokens are for: relative URLs in `fetch` resolve against it, and only its origin gets the token. */
+  apiUrl?: string | undefined;
+  /** Headers sent on every API call unless the call sets its own (a vendor's media type). */
+  apiHeaders?: Record<string, string> | undefined;
+  /**
+   * Where tokens are kept.
+   * @default memoryStore()
+   */
+  store?: TokenStore | undefined;
+  /**
+   * The key under which this client's tokens are stored. Default: derived from the grant's
+   * endpoint, client and user (never from a secret).
+   */
+  storeKey?: string | undefined;
+  /**
+   * How long before expiry a background refresh starts, in seconds (at most half the token's lifetime).
+   * @default 60
+   */
+  refreshSkewSeconds?: number | undefined;
+  /**
+   * Deadline for one token request, retries included, in ms.
+   * @default 10000
+   */
+  timeoutMs?: number | undefined;
+  /** An undici dispatcher for token requests and `fetch` (a proxy agent, a custom pool). */
+  dispatcher?: Dispatcher | undefined;
+  /**
+   * Largest token response accepted, in bytes.
+   * @default 1048576
+   */
+  maxResponseBytes?: number | undefined;
+  retry?: RetryOptions | undefined;
+}
+
+/** How a TokenSet was obtained. */
+export type TokenSource = 'obtain' | 'refresh' | 'exchange' | 'store' | 'set';
+
+export interface TokenEvent {
+  grant: string;
+  source: TokenSource;
+  /** The new tokens; their values never show in logs or JSON. */
+  tokenSet: TokenSet;
+}
+
+export interface RefreshErrorEvent {
+  grant: string;
+  error: unknown;
+  /** True when callers keep getting the current, still valid access token. */
+  servingCurrentToken: boolean;
+}
+
+/** One request to the token endpoint, for metrics and tracing. Carries no token or secret. */
+export interface TokenRequestEvent {
+  grant: string;
+  kind: 'obtain' | 'refresh' | 'exchange';
+  durationMs: number;
+  outcome: 'success' | 'error';
+  errorCode?: string | undefined;
+}
+
+export interface StoreErrorEvent {
+  operation: 'get' | 'set' | 'delete' | 'lock';
+  error: unknown;
+}
+
+export interface TokenClientEvents {
+  token: [TokenEvent];
+  refresh_error: [RefreshErrorEvent];
+  token_request: [TokenRequestEvent];
+  store_error: [StoreErrorEvent];
+}
+
+/** What an outbound request needs to be authorized. */
+export interface OutboundRequest {
+  method?: string | undefined;
+  url?: string | URL | undefined;
+}
+
+/** A cached, self-refreshing source of access tokens for one grant. */
+export interface TokenClient extends EventEmitter<TokenClientEvents> {
+  /** The grant's name, e.g. `password`. */
+  readonly grantType: string;
+  /** The API base URL, if configured. */
+  readonly apiUrl: string | undefined;
+  /** A valid access token: from cache with no I/O when fresh, else after one shared request. */
+  getAccessToken(): Promise<string>;
+  /** The current TokenSet, acquiring one if needed. */
+  getTokenSet(): Promise<TokenSet>;
+  /** `Bearer <token>`, whatever case the server used for `token_type`. */
+  authorizationHeader(): Promise<string>;
+  /** The headers an outbound request needs: `authorization` and the configured API headers. */
+  requestHeaders(request?: OutboundRequest): Promise<Record<string, string>>;
+  /**
+   * Drops the cached access token (keeping the refresh token), only if it is still `token` when
+   * given: a late 401 for an old token never throws away a newer one.
+   */
+  invalidate(token?: string): Promise<void>;
+  /** `fetch` with the token added; on a 401 it gets a new token and retries once. */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /** Exchanges an authorization code (authorization code grant only) and caches the tokens. */
+  exchangeCode(exchange: CodeExchange): Promise<TokenSet>;
+  /** Caches a TokenSet obtained elsewhere. */
+  setTokenSet(tokenSet: TokenSet): Promise<void>;
+  /** Stops everything: aborts requests in flight and closes connections this client opened. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const optionsSchema = z.object({
+  grant: z.custom<Grant>(
+    (g) => typeof g === 'object' && g !== null && typeof (g as Grant).obtain === 'function',
+    'must be a grant, e.g. passwordGrant({...})',
+  ),
+  apiUrl: urlString.optional(),
+  apiHeaders: z.record(z.string(), z.string()).optional(),
+  store: z
+    .custom<TokenStore>(
+      (s) =>
+        typeof s === 'object' &&
+        s !== null &&
+        ['get', 'set', 'delete'].every((m) => typeof (s as Record<string, unknown>)[m] === 'function'),
+      'must implement get, set and delete',
+    )
+    .optional(),
+  storeKey: z.string().min(1).optional(),
+  refreshSkewSeconds: z.number().min(0).finite().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  dispatcher: z.custom<Dispatcher>((d) => typeof d === 'object' && d !== null, 'must be an undici Dispatcher').optional(),
+  maxResponseBytes: z.number().int().positive().optional(),
+  retry: z
+    .object({
+      retries: z.number().int().min(0).max(10).optional(),
+      minDelayMs: z.number().min(0).optional(),
+      maxDelayMs: z.number().min(0).optional(),
+    })
+    .optional(),
+});
+
+/** Tokens kept for redaction beyond the current ones: a server may echo a token we just replaced. */
+const REMEMBERED_TOKENS = 6;
+const SPENT_REFRESH_TOKENS = 32;
+const BACKGROUND_RETRY_MIN_MS = 1000;
+const BACKGROUND_RETRY_MAX_MS = 30_000;
+
+class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements TokenClient {
+  readonly grantType: string;
+  readonly apiUrl: string | undefined;
+  readonly #grant: Grant;
+  readonly #apiOrigin: string | undefined;
+  readonly #apiHeaders: Record<string, string>;
+  readonly #store: TokenStore;
+  readonly #key: string;
+  readonly #skewMs: number;
+  readonly #transport: Transport;
+  #secrets: SecretSet;
+  readonly #recentTokens: string[] = [];
+  readonly #spent: string[] = [];
+
+  #current: TokenSet | undefined;
+  /** Refresh in the background from here on (epoch ms; Infinity when the expiry is unknown). */
+  #refreshAt = 0;
+  /** The access token is unusable from here on (epoch ms; Infinity when unknown). */
+  #expiresAt = 0;
+  #inflight: Promise<TokenSet> | undefined;
+  #nextBackgroundAt = 0;
+  #backgroundFailures = 0;
+  #closed = false;
+
+  constructor(options: TokenClientOptions) {
+    super();
+    const o = parseOptions(optionsSchema, options, 'createTokenClient');
+    this.#grant = o.grant;
+    this.grantType = o.grant.type;
+    this.apiUrl = o.apiUrl;
+    this.#apiOrigin = o.apiUrl === undefined ? undefined : new URL(o.apiUrl).origin;
+    this.#apiHeaders = Object.fromEntries(Object.entries(o.apiHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    this.#store = o.store ?? memoryStore();
+    this.#key = o.storeKey ?? `prodo-auth:${o.grant.type}:${o.grant.cacheKey}`;
+    this.#skewMs = (o.refreshSkewSeconds ?? 60) * 1000;
+    this.#transport = new Transport({
+      timeoutMs: o.timeoutMs,
+      dispatcher: o.dispatcher,
+      maxResponseBytes: o.maxResponseBytes,
+      retry: o.retry,
+    });
+    this.#secrets = new SecretSet().merge(o.grant.secrets);
+  }
+
+  getAccessToken(): Promise<string> {
+    // The hot path: a fresh token costs a clock read and a comparison.
+    if (this.#current !== undefined && Date.now() < this.#refreshAt) return Promise.resolve(this.#current.accessToken);
+    return this.getTokenSet().then((t) => t.accessToken);
+  }
+
+  getTokenSet(): Promise<TokenSet> {
+    if (this.#closed) return Promise.reject(closedError());
+    const current = this.#current;
+    const now = Date.now();
+    if (current !== undefined && now < this.#refreshAt) return Promise.resolve(current);
+    if (current !== undefined && now < this.#expiresAt) {
+      this.#refreshInBackground(now);
+      return Promise.resolve(current);
+    }
+    return this.#acquire();
+  }
+
+  async authorizationHeader(): Promise<string> {
+    return `Bearer ${await this.getAccessToken()}`;
+  }
+
+  async requestHeaders(_request: OutboundRequest = {}): Promise<Record<string, string>> {
+    return { ...this.#apiHeaders, authorization: await this.authorizationHeader() };
+  }
+
+  async invalidate(token?: string): Promise<void> {
+    const current = this.#current;
+    if (current === undefined || (token !== undefined && current.accessToken !== token)) return;
+    this.#grant.rejected?.(current.accessToken);
+    // Keep the refresh token: only the access token was rejected.
+    const expired = current.with({ expiresAt: 0 });
+    this.#setCurrent(expired);
+    await this.#write(expired);
+  }
+
+  async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    const url = new URL(input, this.apiUrl);
+    if (this.#apiOrigin !== undefined && url.origin !== this.#apiOrigin) {
+      throw new ProdoAuthError(
+        `Refusing to send the access token to ${url.origin}: this client's apiUrl allows only ${this.#apiOrigin}`,
+        { code: ErrorCode.CONFIG },
+      );
+    }
+    const send = async (token: string): Promise<Response> => {
+      const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0]);
+      for (const [k, v] of Object.entries(this.#apiHeaders)) if (!headers.has(k)) headers.set(k, v);
+      headers.set('authorization', `Bearer ${token}`);
+      return undiciFetch(url, { ...init, headers, dispatcher: this.#transport.dispatcher } as RequestInit);
+    };
+    const token = await this.getAccessToken();
+    const res = await send(token);
+    if (!isTokenRejection(res) || !isReplayable(init.body)) return res;
+    await res.body?.cancel().catch(() => undefined);
+    await this.invalidate(token);
+    return send(await this.getAccessToken());
+  }
+
+  async exchangeCode(exchange: CodeExchange): Promise<TokenSet> {
+    const grant = this.#grant as Partial<AuthorizationCodeGrant>;
+    if (typeof grant.exchangeCode !== 'function') {
+      throw new ProdoAuthError(`exchangeCode needs an authorization code grant, not '${this.grantType}'`, {
+        code: ErrorCode.CONFIG,
+      });
+    }
+    const exchangeCode = grant.exchangeCode.bind(grant);
+    return this.#request('exchange', (ctx) => exchangeCode(ctx, exchange));
+  }
+
+  async setTokenSet(tokenSet: TokenSet): Promise<void> {
+    this.#accept(tokenSet, 'set');
+    await this.#write(tokenSet);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#current = undefined;
+    this.#refreshAt = 0;
+    this.#expiresAt = 0;
+    await this.#transport.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Callers never wait for this; failures back off so a down server is not hammered. */
+  #refreshInBackground(now: number): void {
+    if (this.#inflight !== undefined || now < this.#nextBackgroundAt) return;
+    const before = this.#current;
+    const failed = (): void => {
+      const backoff = BACKGROUND_RETRY_MIN_MS * 2 ** this.#backgroundFailures++;
+      this.#nextBackgroundAt = Date.now() + Math.min(backoff, BACKGROUND_RETRY_MAX_MS);
+    };
+    // A failed refresh resolves with the current token (still valid), so "nothing new" is failure.
+    this.#acquire().then((t) => {
+      if (t === before) failed();
+      else this.#backgroundFailures = 0;
+    }, failed);
+  }
+
+  /** Single-flight: every caller shares the one acquisition in progress. */
+  #acquire(): Promise<TokenSet> {
+    this.#inflight ??= this.#acquireShared().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #acquireShared(): Promise<TokenSet> {
+    if (this.#store.withLock === undefined) return this.#acquireOnce();
+    let ran = false;
+    const run = (): Promise<TokenSet> => {
+      ran = true;
+      return this.#acquireOnce();
+    };
+    try {
+      return await this.#store.withLock(`${this.#key}:lock`, this.#transport.timeoutMs * 2 + 1000, run);
+    } catch (error) {
+      if (ran) throw error;
+      // The lock itself failed (a shared store is down): carry on alone.
+      this.emit('store_error', { operation: 'lock', error });
+      return this.#acquireOnce();
+    }
+  }
+
+  async #acquireOnce(): Promise<TokenSet> {
+    try {
+      return await this.#acquireFromStoreOrServer();
+    } catch (error) {
+      const current = this.#current;
+      const serving = current !== undefined && Date.now() < this.#expiresAt;
+      this.emit('refresh_error', { grant: this.grantType, error, servingCurrentToken: serving });
+      if (serving) return current;
+      throw error;
+    }
+  }
+
+  async #acquireFromStoreOrServer(): Promise<TokenSet> {
+    const stored = await this.#read();
+    if (stored !== undefined && this.#isNewer(stored)) this.#accept(stored, 'store');
+    const current = this.#current;
+    if (current !== undefined && Date.now() < this.#refreshAt) return current;
+
+    let refreshError: unknown;
+    const refresh = this.#grant.refresh?.bind(this.#grant);
+    if (current?.canRefresh() && refresh !== undefined && !this.#spent.includes(current.refreshToken!)) {
+      const refreshToken = current.refreshToken!;
+      try {
+        return await this.#request('refresh', (ctx) => refresh(ctx, current), refreshToken);
+      } catch (error) {
+        // Never sent: the refresh token is unspent and the server unreachable; a new login would fail too.
+        if (error instanceof TokenEndpointError && !error.requestSent) throw error;
+        refreshError = error;
+        if (this.#current === current) {
+          const spent = current.with({ refreshToken: undefined, refreshExpiresAt: undefined });
+          this.#setCurrent(spent);
+          await this.#write(spent);
+        }
+      }
+    }
+    if (this.#grant.canObtain) return this.#request('obtain', (ctx) => this.#grant.obtain(ctx));
+    throw new ReauthenticationRequiredError(
+      refreshError === undefined
+        ? 'No valid token and no credentials to get one: the user must log in'
+        : 'The refresh failed and there are no credentials to get a new token: the user must log in',
+      { cause: refreshError },
+    );
+  }
+
+  /** Sends one token request through the grant, records it, and caches the result. */
+  async #request(
+    kind: TokenRequestEvent['kind'],
+    send: (ctx: GrantContext) => Promise<TokenSet>,
+    spending?: string,
+  ): Promise<TokenSet> {
+    if (this.#closed) throw closedError();
+    const started = performance.now();
+    if (spending !== undefined) {
+      this.#spent.push(spending);
+      if (this.#spent.length > SPENT_REFRESH_TOKENS) this.#spent.shift();
+    }
+    let tokenSet: TokenSet;
+    try {
+      tokenSet = await send({ transport: this.#transport, secrets: this.#secrets });
+    } catch (error) {
+      this.#emitRequest(kind, started, error);
+      throw this.#closed ? closedError(error) : error;
+    }
+    this.#emitRequest(kind, started);
+    if (this.#closed) throw closedError();
+    this.#accept(tokenSet, kind);
+    await this.#write(tokenSet);
+    return tokenSet;
+  }
+
+  #emitRequest(kind: TokenRequestEvent['kind'], started: number, error?: unknown): void {
+    if (this.listenerCount('token_request') === 0) return;
+    this.emit('token_request', {
+      grant: this.grantType,
+      kind,
+      durationMs: performance.now() - started,
+      outcome: error === undefined ? 'success' : 'error',
+      errorCode: error === undefined ? undefined : ((error as { code?: string }).code ?? 'unknown'),
+    });
+  }
+
+  #accept(tokenSet: TokenSet, source: TokenSource): void {
+    this.#setCurrent(tokenSet);
+    for (const t of [tokenSet.accessToken, tokenSet.refreshToken]) {
+      if (t !== undefined && !this.#recentTokens.includes(t)) this.#recentTokens.push(t);
+    }
+    this.#recentTokens.splice(0, Math.max(0, this.#recentTokens.length - REMEMBERED_TOKENS));
+    this.#secrets = new SecretSet().merge(this.#grant.secrets).add(...this.#recentTokens);
+    this.emit('token', { grant: this.grantType, source, tokenSet });
+  }
+
+  #setCurrent(tokenSet: TokenSet): void {
+    this.#current = tokenSet;
+    const { expiresAt, issuedAt } = tokenSet;
+    if (expiresAt === undefined) {
+      this.#expiresAt = Infinity;
+      this.#refreshAt = Infinity;
+    } else {
+      // Refresh `skew` before expiry, but never in the first half of a short-lived token's life.
+      const skew = Math.min(this.#skewMs, Math.max(0, (expiresAt - issuedAt) / 2));
+      this.#expiresAt = expiresAt;
+      this.#refreshAt = expiresAt - skew;
+    }
+  }
+
+  #isNewer(stored: TokenSet): boolean {
+    const current = this.#current;
+    if (current === undefined) return true;
+    if (stored.issuedAt !== current.issuedAt) return stored.issuedAt > current.issuedAt;
+    // Same generation: take the store's view (another process invalidated it or spent its refresh token).
+    return (
+      stored.accessToken === current.accessToken &&
+      (stored.expiresAt !== current.expiresAt || stored.refreshToken !== current.refreshToken)
+    );
+  }
+
+  async #read(): Promise<TokenSet | undefined> {
+    try {
+      const stored = await this.#store.get(this.#key);
+      return stored === undefined ? undefined : TokenSet.fromStored(stored);
+    } catch (error) {
+      this.emit('store_error', { operation: 'get', error });
+      return undefined;
+    }
+  }
+
+  async #write(tokenSet: TokenSet): Promise<void> {
+    const now = Date.now();
+    const until = tokenSet.canRefresh(now) ? (tokenSet.refreshExpiresAt ?? Infinity) : (tokenSet.expiresAt ?? Infinity);
+    try {
+      if (until <= now) await this.#store.delete(this.#key);
+      else await this.#store.set(this.#key, tokenSet.toStored(), until - now);
+    } catch (error) {
+      this.emit('store_error', { operation: 'set', error });
+    }
+  }
+}
+
+function closedError(cause?: unknown): ProdoAuthError {
+  return new ProdoAuthError('The token client was closed', { code: ErrorCode.CLOSED, cause });
+}
+
+/** A 401, or a Bearer challenge that says the token is invalid (RFC 6750 section 3.1). */
+export function isTokenRejection(res: { status: number; headers: { get(name: string): string | null } }): boolean {
+  if (res.status === 401) return true;
+  const challenge = res.headers.get('www-authenticate');
+  return challenge !== null && /^\s*bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
+}
+
+/** Whether a request body can be sent a second time. Streams cannot. */
+export function isReplayable(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof FormData
+  );
+}
+
+/**
+ * Creates a token client for one grant.
+ *
+ * @example
+ * const client = createTokenClient({
+ *   grant: clientCredentialsGrant({ tokenUrl, clientId: 'svc', clientSecret: process.env.SECRET! }),
+ *   apiUrl: 'https://api.example.com',
+ * });
+ * const res = await client.fetch('/v1/things');
+ */
+export function createTokenClient(options: TokenClientOptions): TokenClient {
+  return new DefaultTokenClient(options);
+}
