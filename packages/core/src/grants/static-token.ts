@@ -16,7 +16,7 @@ export interface StaticTokenGrantOptions {
 const schema = z.object({
   token: z
     .string()
-    .transform((t) => t.trim().replace(/^bearer\s+/i, ''))
+    .transform((t) => t.replace(/^\s*bearer(\s+|$)/i, '').trim())
     .refine((t) => t.length > 0 && !/\s/.test(t), 'must be a single token, optionally prefixed with "Bearer "'),
   expiresAt: z.number().positive().optional(),
 });

@@ -20,6 +20,8 @@ export interface TestServer {
   /** Requests whose path matches. */
   requestsTo(path: string): RecordedRequest[];
   handler: Handler;
+  /** TCP connections accepted so far. */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
     requests,
     requestsTo: (path) => requests.filter((r) => r.path === path),
     handler,
+    connections: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -73,7 +76,8 @@ export async function startServer(handler: Handler): Promise<TestServer> {
       if (!res.headersSent) json(res, 500, { error: 'test_handler_failed', error_description: String(error) });
     }
   });
-  server.keepAliveTimeout = 1000;
+  server.on('connection', () => void state.connections++);
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
