@@ -7,6 +7,10 @@ import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { jsonLoginGrant } from './grants/json-login.js';
 import { passwordGrant } from './grants/password.js';
 import { staticTokenGrant } from './grants/static-token.js';
+import { bioProdict } from './presets/bio-prodict.js';
+import { petrosoft } from './presets/petrosoft.js';
+import { procurios } from './presets/procurios.js';
+import { prodoscore } from './presets/prodoscore.js';
 import type { TokenClientOptions } from './token-client.js';
 
 /** The grants `PRODO_AUTH_GRANT` can name. */
@@ -29,6 +33,10 @@ export interface ProdoAuthConfig extends TokenClientOptions {
   redisUrl?: string | undefined;
 }
 
+/** The vendor presets `PRODO_AUTH_PRESET` can name. */
+export type PresetName = 'prodoscore' | 'bio-prodict' | 'procurios' | 'petrosoft';
+export const PRESET_NAMES: readonly PresetName[] = ['prodoscore', 'bio-prodict', 'procurios', 'petrosoft'];
+
 export type Env = Record<string, string | undefined>;
 
 const PREFIX = 'PRODO_AUTH_';
@@ -47,6 +55,9 @@ const VARIABLE_OF: Record<string, string> = {
   redirectUri: 'REDIRECT_URI',
   token: 'TOKEN',
   apiUrl: 'API_URL',
+  login: 'USERNAME',
+  baseUrl: 'BASE_URL',
+  twoFactor: 'TWO_FACTOR',
 };
 
 const REQUIRED: Record<GrantName, readonly string[]> = {
@@ -55,6 +66,17 @@ const REQUIRED: Record<GrantName, readonly string[]> = {
   authorization_code: ['AUTHORIZE_URL', 'TOKEN_URL', 'CLIENT_ID', 'REDIRECT_URI', 'SESSION_SECRET'],
   json_login: ['TOKEN_URL', 'USERNAME', 'PASSWORD'],
   static: ['TOKEN'],
+};
+
+/** The grants each preset supports (the first is its default), and the variables each needs. */
+const PRESET_GRANTS: Record<PresetName, Partial<Record<GrantName, readonly string[]>>> = {
+  prodoscore: { password: ['CLIENT_ID', 'USERNAME', 'PASSWORD'], static: ['TOKEN'] },
+  'bio-prodict': { password: ['CLIENT_ID', 'CLIENT_SECRET', 'USERNAME', 'PASSWORD'] },
+  procurios: {
+    client_credentials: ['TOKEN_URL', 'CLIENT_ID', 'CLIENT_SECRET'],
+    authorization_code: ['AUTHORIZE_URL', 'TOKEN_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'REDIRECT_URI', 'SESSION_SECRET'],
+  },
+  petrosoft: { json_login: ['BASE_URL', 'USERNAME', 'PASSWORD'] },
 };
 
 const MIN_SESSION_SECRET = 32;
@@ -79,20 +101,27 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
     issues.push({ path: PREFIX + name, message });
   };
 
-  if (get('PRESET') !== undefined) {
-    issue('PRESET', 'presets are not available in this version; set PRODO_AUTH_GRANT and the endpoint variables');
-  }
-  const grantName = get('GRANT') ?? (get('TOKEN') !== undefined ? 'static' : undefined);
-  if (grantName === undefined) {
-    issue('GRANT', `is required: one of ${GRANT_NAMES.join(', ')}`);
-  } else if (!(GRANT_NAMES as readonly string[]).includes(grantName)) {
-    issue('GRANT', `must be one of ${GRANT_NAMES.join(', ')}`);
+  const preset = get('PRESET');
+  const presetGrants = preset === undefined ? undefined : PRESET_GRANTS[preset as PresetName];
+  if (preset !== undefined && presetGrants === undefined) issue('PRESET', `must be one of ${PRESET_NAMES.join(', ')}`);
+  let grantName = get('GRANT');
+  if (presetGrants !== undefined) {
+    const supported = Object.keys(presetGrants);
+    grantName ??= preset === 'prodoscore' && get('TOKEN') !== undefined ? 'static' : supported[0];
+    if (!supported.includes(grantName!)) issue('GRANT', `must be one of ${supported.join(', ')} with PRODO_AUTH_PRESET=${preset}`);
+  } else {
+    grantName ??= get('TOKEN') !== undefined ? 'static' : undefined;
+    if (grantName === undefined) {
+      issue('GRANT', `is required: one of ${GRANT_NAMES.join(', ')}`);
+    } else if (!(GRANT_NAMES as readonly string[]).includes(grantName)) {
+      issue('GRANT', `must be one of ${GRANT_NAMES.join(', ')}`);
+    }
   }
   const clientAuth = get('CLIENT_AUTH');
   if (clientAuth !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuth)) {
     issue('CLIENT_AUTH', `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
   }
-  for (const name of ['TOKEN_URL', 'AUTHORIZE_URL', 'REFRESH_URL', 'API_URL', 'REDIRECT_URI']) {
+  for (const name of ['TOKEN_URL', 'AUTHORIZE_URL', 'REFRESH_URL', 'API_URL', 'BASE_URL', 'REDIRECT_URI']) {
     const v = get(name);
     if (v !== undefined && !URL.canParse(v)) issue(name, 'must be an absolute URL');
   }
@@ -103,23 +132,25 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
     issue('SESSION_SECRET', `must be at least ${MIN_SESSION_SECRET} characters`);
   }
   const grant = grantName as GrantName;
-  if (REQUIRED[grant]) {
-    for (const name of REQUIRED[grant]) if (get(name) === undefined) issue(name, `is required for PRODO_AUTH_GRANT=${grant}`);
-  }
+  const required = presetGrants === undefined ? REQUIRED[grant] : presetGrants[grant];
+  const context = preset === undefined ? `PRODO_AUTH_GRANT=${grant}` : `PRODO_AUTH_PRESET=${preset}`;
+  for (const name of required ?? []) if (get(name) === undefined) issue(name, `is required for ${context}`);
   if (issues.length > 0) throw new ConfigError('Invalid PRODO_AUTH_* environment', dedupe(issues));
 
-  let built: Grant;
+  let built: TokenClientOptions;
   try {
-    built = buildGrant(grant, get, clientAuth as ClientAuthMethod | undefined);
+    built =
+      preset === undefined
+        ? { grant: buildGrant(grant, get, clientAuth as ClientAuthMethod | undefined), apiUrl: get('API_URL') }
+        : buildPreset(preset as PresetName, grant, get);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const mapped = error.issues.map((i) => ({ path: PREFIX + (VARIABLE_OF[i.path] ?? i.path), message: i.message }));
     throw new ConfigError('Invalid PRODO_AUTH_* environment', mapped);
   }
   const config: ProdoAuthConfig = {
-    grant: built,
+    ...built,
     mode: grant === 'authorization_code' ? 'user' : 'service',
-    apiUrl: get('API_URL'),
     redirectUri: get('REDIRECT_URI'),
     redisUrl,
   };
@@ -157,6 +188,46 @@ function buildGrant(grant: GrantName, get: (name: string) => string | undefined,
       });
     case 'static':
       return staticTokenGrant({ token: get('TOKEN')! });
+  }
+}
+
+function buildPreset(preset: PresetName, grant: GrantName, get: (name: string) => string | undefined): TokenClientOptions {
+  const apiUrl = get('API_URL');
+  switch (preset) {
+    case 'prodoscore':
+      return grant === 'static'
+        ? prodoscore.browserToken(get('TOKEN')!, { apiUrl })
+        : prodoscore({
+            clientId: get('CLIENT_ID')!,
+            username: get('USERNAME')!,
+            password: get('PASSWORD')!,
+            tokenUrl: get('TOKEN_URL'),
+            apiUrl,
+          });
+    case 'bio-prodict':
+      return bioProdict({
+        clientId: get('CLIENT_ID')!,
+        clientSecret: get('CLIENT_SECRET')!,
+        username: get('USERNAME')!,
+        password: get('PASSWORD')!,
+        twoFactor: get('TWO_FACTOR'),
+        tokenUrl: get('TOKEN_URL'),
+        apiUrl,
+      });
+    case 'procurios': {
+      const common = {
+        tokenUrl: get('TOKEN_URL')!,
+        clientId: get('CLIENT_ID')!,
+        clientSecret: get('CLIENT_SECRET')!,
+        scope: get('SCOPE'),
+        apiUrl,
+      };
+      return grant === 'authorization_code'
+        ? procurios.authorizationCode({ ...common, authorizeUrl: get('AUTHORIZE_URL')!, redirectUri: get('REDIRECT_URI')! })
+        : procurios.clientCredentials(common);
+    }
+    case 'petrosoft':
+      return petrosoft({ login: get('USERNAME')!, password: get('PASSWORD')!, baseUrl: get('BASE_URL')! });
   }
 }
 

@@ -53,6 +53,7 @@ export interface FormRequest {
   singleUse?: boolean;
   headers?: Record<string, string> | undefined;
   expiresInUnit?: ExpiresInUnit | undefined;
+  lenientJson?: boolean | undefined;
 }
 
 /** Sends a form-encoded request to a token endpoint and returns the raw response. */
@@ -78,6 +79,7 @@ export async function formTokenRequest(ctx: GrantContext, req: FormRequest): Pro
     where: endpointLabel(req.tokenUrl),
     secrets: ctx.secrets,
     expiresInUnit: req.expiresInUnit,
+    lenientJson: req.lenientJson,
   });
 }
 

@@ -12,7 +12,15 @@ export {
   type ClientAuthMethod,
   type TokenRequestParts,
 } from './client-auth.js';
-export { configFromEnv, GRANT_NAMES, type Env, type GrantName, type ProdoAuthConfig } from './config.js';
+export {
+  configFromEnv,
+  GRANT_NAMES,
+  PRESET_NAMES,
+  type Env,
+  type GrantName,
+  type PresetName,
+  type ProdoAuthConfig,
+} from './config.js';
 export {
   ConfigError,
   ErrorCode,
@@ -67,3 +75,25 @@ export {
   type TransportRequest,
   type TransportResponse,
 } from './transport.js';
+export {
+  BIO_PRODICT_API_URL,
+  BIO_PRODICT_TOKEN_URL,
+  bioProdict,
+  type BioProdictOptions,
+} from './presets/bio-prodict.js';
+export { petrosoft, type PetrosoftOptions } from './presets/petrosoft.js';
+export {
+  PROCURIOS_MEDIA_TYPE,
+  procurios,
+  type ProcuriosAuthorizationCodeOptions,
+  type ProcuriosClientCredentialsOptions,
+  type ProcuriosPreset,
+} from './presets/procurios.js';
+export {
+  PRODOSCORE_API_URL,
+  PRODOSCORE_TOKEN_URL,
+  prodoscore,
+  type ProdoscoreBrowserTokenOptions,
+  type ProdoscoreOptions,
+  type ProdoscorePreset,
+} from './presets/prodoscore.js';

@@ -18,6 +18,12 @@ export interface ProcessOptions {
   secrets: SecretSet;
   /** @default 'seconds' */
   expiresInUnit?: ExpiresInUnit | undefined;
+  /**
+   * Also accept a JSON-like body with single-quoted strings (`{'access_token': '...'}`), as some
+   * vendor docs show their responses.
+   * @default false
+   */
+  lenientJson?: boolean | undefined;
 }
 
 const EXCERPT_LENGTH = 200;
@@ -113,6 +119,16 @@ export function responseError(res: TransportResponse, options: ProcessOptions): 
   });
 }
 
+/** Parses `{'key': 'value'}` by re-quoting its single-quoted strings; undefined when that fails too. */
+function parseSingleQuoted(text: string): unknown {
+  const requoted = text.replace(/'((?:[^'\\]|\\.)*)'/g, (_m, inner: string) => JSON.stringify(inner.replace(/\\'/g, "'")));
+  try {
+    return JSON.parse(requoted) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Validates a token endpoint response and normalises it into a TokenSet.
  *
@@ -121,6 +137,10 @@ export function responseError(res: TransportResponse, options: ProcessOptions): 
  * (Keycloak's offline tokens).
  */
 export function processTokenResponse(res: TransportResponse, options: ProcessOptions): TokenSet {
+  if (options.lenientJson && res.body.kind === 'text') {
+    const value = parseSingleQuoted(res.body.text);
+    if (value !== undefined) res = { ...res, body: { kind: 'json', value } };
+  }
   const ok = res.status >= 200 && res.status < 300;
   if (!ok || (res.body.kind !== 'json' && res.body.kind !== 'form')) throw responseError(res, options);
   // Some servers answer an error with 200.

@@ -35,6 +35,11 @@ export interface AuthorizationCodeGrantOptions {
    * @default 'redirect_uri'
    */
   redirectUriParam?: string | undefined;
+  /**
+   * Accept a code exchange answer written with single quotes (`{'access_token': '...'}`).
+   * @default false
+   */
+  lenientJson?: boolean | undefined;
   /** @default false */
   dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
@@ -80,6 +85,7 @@ const schema = z
     authorizeParams: params,
     tokenParams: params,
     redirectUriParam: z.string().min(1).optional(),
+    lenientJson: z.boolean().optional(),
     ...insecureField,
   })
   .superRefine((v, ctx) => checkClientAndUrls(v, ['authorizeUrl', 'tokenUrl'], ctx));
@@ -141,7 +147,10 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
       });
       for (const [k, v] of Object.entries(o.tokenParams ?? {})) body.set(k, v);
       const secrets = new SecretSet().merge(ctx.secrets).add(code, codeVerifier);
-      return formTokenRequest({ ...ctx, secrets }, { tokenUrl, params: body, clientAuth, singleUse: true });
+      return formTokenRequest(
+        { ...ctx, secrets },
+        { tokenUrl, params: body, clientAuth, singleUse: true, lenientJson: o.lenientJson },
+      );
     },
   };
 }

@@ -1,0 +1,40 @@
+/** What must and must not compile. `tsc` (the typecheck task) checks the @ts-expect-error lines. */
+import { describe, expectTypeOf, it } from 'vitest';
+import {
+  clientCredentialsGrant,
+  createTokenClient,
+  passwordGrant,
+  prodoscore,
+  TokenSet,
+  type Grant,
+  type TokenClient,
+  type TokenClientOptions,
+} from '../src/index.js';
+
+describe('types', () => {
+  it('types the client API', () => {
+    expectTypeOf(createTokenClient).returns.toEqualTypeOf<TokenClient>();
+    expectTypeOf<TokenClient['getAccessToken']>().returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf<TokenClient['getTokenSet']>().returns.toEqualTypeOf<Promise<TokenSet>>();
+    expectTypeOf(prodoscore).returns.toEqualTypeOf<TokenClientOptions>();
+    expectTypeOf(passwordGrant).returns.toEqualTypeOf<Grant>();
+    expectTypeOf<TokenSet['accessToken']>().toEqualTypeOf<string>();
+    expectTypeOf<TokenSet['expiresAt']>().toEqualTypeOf<number | undefined>();
+  });
+
+  it('rejects what must not compile', () => {
+    const compileOnly = (): void => {
+      // @ts-expect-error clientCredentialsGrant needs a clientSecret
+      clientCredentialsGrant({ tokenUrl: 'https://a.example/token', clientId: 'x' });
+      // @ts-expect-error scope is a string or a string array
+      passwordGrant({ tokenUrl: 'https://a.example/token', clientId: 'x', username: 'u', password: 'p', scope: 5 });
+      // @ts-expect-error clientAuth names a known method
+      passwordGrant({ tokenUrl: 'https://a.example/token', clientId: 'x', username: 'u', password: 'p', clientAuth: 'magic' });
+      // @ts-expect-error createTokenClient needs a grant
+      createTokenClient({ apiUrl: 'https://api.example' });
+      // @ts-expect-error the token client's events are typed
+      createTokenClient({ grant: passwordGrant({ tokenUrl: '', clientId: '', username: '', password: '' }) }).on('tokn', () => {});
+    };
+    expectTypeOf(compileOnly).toBeFunction();
+  });
+});
