@@ -6,14 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import { z } from 'zod';
-import { ErrorCode, ProdoAuthError, ReauthenticationRequiredError, TokenEndpointError } from './errors.js';
+import { ConfigError, ErrorCode, ProdoAuthError, ReauthenticationRequiredError, TokenEndpointError } from './errors.js';
 import type { Grant, GrantContext } from './grant.js';
 import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
 import { SecretSet } from './redact.js';
 import { memoryStore, type TokenStore } from './store.js';
 import { TokenSet } from './token-set.js';
 import { Transport, type RetryOptions } from './transport.js';
-import { parseOptions, urlString } from './validation.js';
+import { checkClientAndUrls, parseOptions, urlString } from './validation.js';
 
 export interface TokenClientOptions {
   /** How to get tokens: `passwordGrant(...)`, `clientCredentialsGrant(...)`, a preset's grant... */
@@ -50,6 +50,11 @@ export interface TokenClientOptions {
    */
   maxResponseBytes?: number | undefined;
   retry?: RetryOptions | undefined;
+  /**
+   * Allow a plain `http:` apiUrl off loopback. The token then crosses the network in clear text.
+   * @default false
+   */
+  dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
 
 /** How a TokenSet was obtained. */
@@ -126,35 +131,38 @@ export interface TokenClient extends EventEmitter<TokenClientEvents> {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const optionsSchema = z.object({
-  grant: z.custom<Grant>(
-    (g) => typeof g === 'object' && g !== null && typeof (g as Grant).obtain === 'function',
-    'must be a grant, e.g. passwordGrant({...})',
-  ),
-  apiUrl: urlString.optional(),
-  apiHeaders: z.record(z.string(), z.string()).optional(),
-  store: z
-    .custom<TokenStore>(
-      (s) =>
-        typeof s === 'object' &&
-        s !== null &&
-        ['get', 'set', 'delete'].every((m) => typeof (s as Record<string, unknown>)[m] === 'function'),
-      'must implement get, set and delete',
-    )
-    .optional(),
-  storeKey: z.string().min(1).optional(),
-  refreshSkewSeconds: z.number().min(0).finite().optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  dispatcher: z.custom<Dispatcher>((d) => typeof d === 'object' && d !== null, 'must be an undici Dispatcher').optional(),
-  maxResponseBytes: z.number().int().positive().optional(),
-  retry: z
-    .object({
-      retries: z.number().int().min(0).max(10).optional(),
-      minDelayMs: z.number().min(0).optional(),
-      maxDelayMs: z.number().min(0).optional(),
-    })
-    .optional(),
-});
+const optionsSchema = z
+  .object({
+    grant: z.custom<Grant>(
+      (g) => typeof g === 'object' && g !== null && typeof (g as Grant).obtain === 'function',
+      'must be a grant, e.g. passwordGrant({...})',
+    ),
+    apiUrl: urlString.optional(),
+    apiHeaders: z.record(z.string(), z.string()).optional(),
+    store: z
+      .custom<TokenStore>(
+        (s) =>
+          typeof s === 'object' &&
+          s !== null &&
+          ['get', 'set', 'delete'].every((m) => typeof (s as Record<string, unknown>)[m] === 'function'),
+        'must implement get, set and delete',
+      )
+      .optional(),
+    storeKey: z.string().min(1).optional(),
+    refreshSkewSeconds: z.number().min(0).finite().optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    dispatcher: z.custom<Dispatcher>((d) => typeof d === 'object' && d !== null, 'must be an undici Dispatcher').optional(),
+    maxResponseBytes: z.number().int().positive().optional(),
+    retry: z
+      .object({
+        retries: z.number().int().min(0).max(10).optional(),
+        minDelayMs: z.number().min(0).optional(),
+        maxDelayMs: z.number().min(0).optional(),
+      })
+      .optional(),
+    dangerouslyAllowInsecureHttp: z.boolean().optional(),
+  })
+  .superRefine((v, ctx) => checkClientAndUrls(v, ['apiUrl'], ctx));
 
 /** Tokens kept for redaction beyond the current ones: a server may echo a token we just replaced. */
 const REMEMBERED_TOKENS = 6;
@@ -243,6 +251,9 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   }
 
   async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    if (!URL.canParse(String(input), this.apiUrl)) {
+      throw new ConfigError(`fetch() needs an absolute URL, or a path with the client's apiUrl set`);
+    }
     const url = new URL(input, this.apiUrl);
     if (this.#apiOrigin !== undefined && url.origin !== this.#apiOrigin) {
       throw new ProdoAuthError(
@@ -359,7 +370,10 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
         return await this.#request('refresh', (ctx) => refresh(ctx, current), refreshToken);
       } catch (error) {
         // Never sent: the refresh token is unspent and the server unreachable; a new login would fail too.
-        if (error instanceof TokenEndpointError && !error.requestSent) throw error;
+        if (error instanceof TokenEndpointError && !error.requestSent) {
+          this.#spent.splice(this.#spent.lastIndexOf(refreshToken), 1);
+          throw error;
+        }
         refreshError = error;
         if (this.#current === current) {
           const spent = current.with({ refreshToken: undefined, refreshExpiresAt: undefined });
@@ -462,11 +476,12 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   async #write(tokenSet: TokenSet): Promise<void> {
     const now = Date.now();
     const until = tokenSet.canRefresh(now) ? (tokenSet.refreshExpiresAt ?? Infinity) : (tokenSet.expiresAt ?? Infinity);
+    const operation = until <= now ? 'delete' : 'set';
     try {
-      if (until <= now) await this.#store.delete(this.#key);
+      if (operation === 'delete') await this.#store.delete(this.#key);
       else await this.#store.set(this.#key, tokenSet.toStored(), until - now);
     } catch (error) {
-      this.emit('store_error', { operation: 'set', error });
+      this.emit('store_error', { operation, error });
     }
   }
 }

@@ -257,7 +257,8 @@ export class Transport {
 
   async #sleep(ms: number, signal: AbortSignal, where: string, timeout: AbortSignal): Promise<void> {
     try {
-      await sleep(ms, undefined, { signal, ref: false });
+      // Keeps the process alive: someone awaits this request, and the deadline bounds the wait.
+      await sleep(ms, undefined, { signal });
     } catch (error) {
       throw this.#toError(error, where, timeout.aborted);
     }

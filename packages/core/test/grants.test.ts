@@ -177,3 +177,32 @@ describe('staticTokenGrant', () => {
     expect(() => staticTokenGrant({ token: 'two words' })).toThrow(/token/);
   });
 });
+
+describe('authorizationCodeGrant.createAuthorizationRequest', () => {
+  it('always sends state and an S256 challenge, which extra parameters cannot replace', async () => {
+    const { createHash } = await import('node:crypto');
+    const { authorizationCodeGrant } = await import('../src/index.js');
+    const grant = authorizationCodeGrant({
+      authorizeUrl: 'https://id.example.com/authorize?tenant=t1',
+      tokenUrl: 'https://id.example.com/token',
+      clientId: 'web',
+      redirectUri: 'https://app.example.com/cb',
+      scope: ['openid', 'profile'],
+      authorizeParams: { code_challenge_method: 'plain', state: 'fixed', prompt: 'login' },
+    });
+    const a = grant.createAuthorizationRequest();
+    const b = grant.createAuthorizationRequest();
+    const url = new URL(a.url);
+    expect(url.searchParams.get('tenant')).toBe('t1');
+    expect(url.searchParams.get('prompt')).toBe('login');
+    expect(url.searchParams.get('response_type')).toBe('code');
+    expect(url.searchParams.get('scope')).toBe('openid profile');
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('code_challenge')).toBe(createHash('sha256').update(a.codeVerifier).digest('base64url'));
+    expect(url.searchParams.get('state')).toBe(a.state);
+    expect(a.state).not.toBe('fixed');
+    expect(a.state).not.toBe(b.state);
+    expect(a.codeVerifier).not.toBe(b.codeVerifier);
+    expect(a.codeVerifier).toMatch(/^[A-Za-z0-9_-]{43,128}$/);
+  });
+});

@@ -17,7 +17,7 @@ import {
   type TokenClientOptions,
 } from '../src/index.js';
 import { startOAuthServer, type OAuthServer } from './helpers/oauth-server.js';
-import { fakeJwt, json } from './helpers/token-server.js';
+import { fakeJwt, json, startServer } from './helpers/token-server.js';
 
 let server: OAuthServer;
 const clients: TokenClient[] = [];
@@ -305,6 +305,33 @@ describe('rule 7: a refresh token is never sent twice', () => {
     await c.getAccessToken();
     expect(server.receivedRefreshTokens()).toHaveLength(1);
     expect(server.tokenRequests('password')).toHaveLength(2);
+  });
+});
+
+describe('rule 7, the other side: a refresh token that never left the machine is not spent', () => {
+  it('keeps it when the token endpoint refused the connection, and uses it once the server is back', async () => {
+    const port = Number(new URL(server.url).port);
+    await server.close(); // connections to this port are now refused
+    const grant = authorizationCodeGrant({
+      authorizeUrl: `${server.url}/authorize`,
+      tokenUrl: server.tokenUrl,
+      clientId: 'app',
+      redirectUri: 'http://127.0.0.1/cb',
+    });
+    const c = client({ grant });
+    await c.setTokenSet(new TokenSet({ accessToken: 'old', refreshToken: 'still-good', expiresAt: Date.now() - 1 }));
+    const refused = await c.getAccessToken().catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: ErrorCode.NETWORK, requestSent: false });
+    const back = await startServer((req, res) => {
+      const ok = req.params.refresh_token === 'still-good';
+      json(res, ok ? 200 : 400, ok ? { access_token: 'renewed', token_type: 'Bearer' } : { error: 'invalid_grant' });
+    }, port);
+    try {
+      expect(await c.getAccessToken()).toBe('renewed');
+      expect(back.requests.map((r) => r.params.refresh_token)).toEqual(['still-good']);
+    } finally {
+      await back.close();
+    }
   });
 });
 

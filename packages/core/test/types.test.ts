@@ -5,8 +5,8 @@ import {
   createTokenClient,
   passwordGrant,
   prodoscore,
-  TokenSet,
   type Grant,
+  type TokenSet,
   type TokenClient,
   type TokenClientOptions,
 } from '../src/index.js';

@@ -124,7 +124,10 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
       const codeVerifier = random();
       const url = new URL(o.authorizeUrl);
       const scope = request.scope === undefined ? o.scope : [request.scope].flat().join(' ');
+      // Extra parameters first: they must not replace state or the PKCE challenge.
       const query: Record<string, string | undefined> = {
+        ...o.authorizeParams,
+        ...request.params,
         response_type: 'code',
         client_id: o.clientId,
         [redirectParam]: o.redirectUri,
@@ -132,8 +135,6 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
         state,
         code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
         code_challenge_method: 'S256',
-        ...o.authorizeParams,
-        ...request.params,
       };
       for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
       return { url: url.href, state, codeVerifier };

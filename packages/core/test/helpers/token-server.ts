@@ -43,7 +43,7 @@ function parse(body: string, contentType: string | undefined): Record<string, un
 }
 
 /** Starts a server on 127.0.0.1 with a random port. Swap `server.handler` at any time. */
-export async function startServer(handler: Handler): Promise<TestServer> {
+export async function startServer(handler: Handler, port = 0): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const state: TestServer = {
     url: '',
@@ -78,7 +78,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   });
   server.on('connection', () => void state.connections++);
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
 }
