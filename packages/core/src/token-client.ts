@@ -411,6 +411,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
       throw this.#closed ? closedError(error) : error;
     }
     this.#emitRequest(kind, started);
+    if (spending !== undefined && tokenSet.refreshToken === spending) {
+      // The server returned the same refresh token (RFC 6749 section 6 allows it): it is the
+      // newest one returned, so it is live again.
+      this.#spent.splice(this.#spent.lastIndexOf(spending), 1);
+    }
     if (this.#closed) throw closedError();
     this.#accept(tokenSet, kind);
     await this.#write(tokenSet);

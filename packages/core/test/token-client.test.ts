@@ -285,6 +285,18 @@ describe('rule 7: a refresh token is never sent twice', () => {
     expect(sent).toEqual(issued.slice(0, 9));
   });
 
+  it('keeps using a refresh token the server returned again unchanged (no rotation)', async () => {
+    server.options.rotate = false;
+    const c = client();
+    const first = await c.getTokenSet();
+    for (let i = 0; i < 3; i++) {
+      advance(3600_000);
+      await c.getAccessToken();
+    }
+    expect(server.receivedRefreshTokens()).toEqual([first.refreshToken, first.refreshToken, first.refreshToken]);
+    expect(server.tokenRequests('password')).toHaveLength(1);
+  });
+
   it('does not resend a refresh token whose outcome was unclear (5xx), but logs in again', async () => {
     const c = client({ retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } });
     const set = await c.getTokenSet();
