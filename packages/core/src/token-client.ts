@@ -371,7 +371,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
       } catch (error) {
         // Never sent: the refresh token is unspent and the server unreachable; a new login would fail too.
         if (error instanceof TokenEndpointError && !error.requestSent) {
-          this.#spent.splice(this.#spent.lastIndexOf(refreshToken), 1);
+          this.#unspend(refreshToken);
           throw error;
         }
         refreshError = error;
@@ -414,12 +414,17 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     if (spending !== undefined && tokenSet.refreshToken === spending) {
       // The server returned the same refresh token (RFC 6749 section 6 allows it): it is the
       // newest one returned, so it is live again.
-      this.#spent.splice(this.#spent.lastIndexOf(spending), 1);
+      this.#unspend(spending);
     }
     if (this.#closed) throw closedError();
     this.#accept(tokenSet, kind);
     await this.#write(tokenSet);
     return tokenSet;
+  }
+
+  #unspend(refreshToken: string): void {
+    const i = this.#spent.lastIndexOf(refreshToken);
+    if (i >= 0) this.#spent.splice(i, 1);
   }
 
   #emitRequest(kind: TokenRequestEvent['kind'], started: number, error?: unknown): void {

@@ -65,10 +65,10 @@ function earliest(...times: Array<number | undefined>): number | undefined {
   return known.length === 0 ? undefined : Math.min(...known);
 }
 
+// Redact before squashing whitespace or cutting: either could hide part of a secret from the match.
 function excerpt(text: string, secrets: SecretSet): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  const cut = flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH)}...` : flat;
-  return secrets.redact(cut);
+  const flat = secrets.redact(text).replace(/\s+/g, ' ').trim();
+  return flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH)}...` : flat;
 }
 
 function bodyText(res: TransportResponse): string {
@@ -83,7 +83,7 @@ function asOAuthError(res: TransportResponse, secrets: SecretSet): OAuthError | 
   return new OAuthError({
     error: secrets.redact(parsed.data.error).slice(0, EXCERPT_LENGTH),
     errorDescription: parsed.data.error_description ? excerpt(parsed.data.error_description, secrets) : undefined,
-    errorUri: parsed.data.error_uri ?? undefined,
+    errorUri: parsed.data.error_uri ? secrets.redact(parsed.data.error_uri) : undefined,
     status: res.status,
   });
 }
@@ -134,7 +134,8 @@ function parseSingleQuoted(text: string): unknown {
  *
  * Expiry counts from when the request was sent; when the access token is a JWT with `exp`, the
  * earlier of the two wins. A `refresh_expires_in` of 0 means the refresh token does not expire
- * (Keycloak's offline tokens).
+ * (Keycloak's offline tokens); an `expires_in` of 0 is read the same way, as "no stated expiry",
+ * so such a token is used until the API rejects it rather than re-requested on every call.
  */
 export function processTokenResponse(res: TransportResponse, options: ProcessOptions): TokenSet {
   if (options.lenientJson && res.body.kind === 'text') {
