@@ -23,6 +23,8 @@ export const ErrorCode = {
   REAUTHENTICATION_REQUIRED: 'ERR_PRODO_AUTH_REAUTHENTICATION_REQUIRED',
   /** The client was closed. */
   CLOSED: 'ERR_PRODO_AUTH_CLOSED',
+  /** The API rejected the token and the request body was a stream, which cannot be sent again. */
+  BODY_NOT_REPLAYABLE: 'ERR_PRODO_AUTH_BODY_NOT_REPLAYABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

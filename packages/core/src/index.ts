@@ -97,3 +97,4 @@ export {
   type ProdoscoreOptions,
   type ProdoscorePreset,
 } from './presets/prodoscore.js';
+export { allowedOrigins, type OriginMatcher, type OriginOptions } from './outbound/origins.js';

@@ -1,0 +1,100 @@
+/** Every token a mock server issued: what it is, whom it is for, and whether it still lives. */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, type JWTPayload } from 'jose';
+
+export type TokenKind = 'access' | 'refresh';
+
+export interface TokenRecord {
+  readonly value: string;
+  readonly kind: TokenKind;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly scope: string;
+  /** The login session the token belongs to (Keycloak's `session_state`). */
+  readonly sessionId: string;
+  readonly issuedAt: number;
+  /** Epoch ms after which the server rejects it. */
+  readonly expiresAt: number;
+  /** Set for tokens minted from an authorization code, so a replayed code can revoke them. */
+  readonly code?: string | undefined;
+  revoked: boolean;
+  /** A refresh token that was already exchanged. */
+  used: boolean;
+}
+
+export type TokenInit = Omit<TokenRecord, 'revoked' | 'used' | 'issuedAt'> & { issuedAt?: number };
+
+/** Why a presented token is not live, or that it is. */
+export type TokenCheck =
+  | { readonly status: 'live'; readonly record: TokenRecord }
+  | { readonly status: 'expired' | 'revoked' | 'used'; readonly record: TokenRecord }
+  | { readonly status: 'unknown' };
+
+// Expired records are kept (a late refresh gets "Token is not active", not "Invalid refresh
+// token") until there are this many; then the expired ones are swept.
+const SWEEP_AT = 10_000;
+
+export class TokenRegistry {
+  readonly #records = new Map<string, TokenRecord>();
+
+  add(init: TokenInit): TokenRecord {
+    if (this.#records.size >= SWEEP_AT) this.#sweep();
+    const record: TokenRecord = { issuedAt: Date.now(), ...init, revoked: false, used: false };
+    this.#records.set(record.value, record);
+    return record;
+  }
+
+  check(value: string, kind: TokenKind): TokenCheck {
+    const record = this.#records.get(value);
+    if (record === undefined || record.kind !== kind) return { status: 'unknown' };
+    if (record.revoked) return { status: 'revoked', record };
+    if (Date.now() >= record.expiresAt) return { status: 'expired', record };
+    if (record.used) return { status: 'used', record };
+    return { status: 'live', record };
+  }
+
+  /** Makes a token unusable. Returns false when the server never issued it. */
+  revoke(value: string): boolean {
+    const record = this.#records.get(value);
+    if (record === undefined) return false;
+    record.revoked = true;
+    return true;
+  }
+
+  /** Revokes every token that matches, for example all of a session or of an authorization code. */
+  revokeWhere(predicate: (record: TokenRecord) => boolean): number {
+    let count = 0;
+    for (const record of this.#records.values()) {
+      if (!record.revoked && predicate(record)) {
+        record.revoked = true;
+        count++;
+      }
+    }
+    return count;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [value, record] of this.#records) if (record.expiresAt <= now) this.#records.delete(value);
+  }
+}
+
+/** Signs JWTs with HS256 and a key that lives as long as the server (nothing outside can verify them). */
+export class JwtSigner {
+  readonly #key = randomBytes(32);
+  readonly #kid = randomUUID();
+
+  sign(claims: JWTPayload): Promise<string> {
+    return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.#kid }).sign(this.#key);
+  }
+}
+
+/** A random opaque token, hex like a PHP `bin2hex(random_bytes(20))`. */
+export function opaqueToken(bytes = 20): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** Epoch seconds, as JWT `iat` and `exp` count them. */
+export function epochSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
