@@ -67,6 +67,10 @@ export interface TokenEvent {
   tokenSet: TokenSet;
 }
 
+/**
+ * A refresh failed (the client then tries its primary credentials), or no new token could be
+ * obtained at all. Never carries a token or secret: errors are redacted.
+ */
 export interface RefreshErrorEvent {
   grant: string;
   error: unknown;
@@ -375,6 +379,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
           throw error;
         }
         refreshError = error;
+        this.emit('refresh_error', {
+          grant: this.grantType,
+          error,
+          servingCurrentToken: Date.now() < this.#expiresAt,
+        });
         if (this.#current === current) {
           const spent = current.with({ refreshToken: undefined, refreshExpiresAt: undefined });
           this.#setCurrent(spent);

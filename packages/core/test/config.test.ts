@@ -108,3 +108,70 @@ describe('configFromEnv', () => {
     }
   });
 });
+
+describe('configFromEnv with PRODO_AUTH_PRESET', () => {
+  it('targets each vendor simulator with no code but the environment', async () => {
+    const { startMockServer } = await import('@prodo-auth/mock-server');
+    const cases: Array<[string, (s: Awaited<ReturnType<typeof startMockServer>>) => Record<string, string>, string]> = [
+      ['prodoscore', (s) => ({ PRODO_AUTH_TOKEN_URL: s.tokenUrl }), '/api/x'],
+      ['bio-prodict', (s) => ({ PRODO_AUTH_TOKEN_URL: s.tokenUrl }), '/api/x'],
+      ['procurios', (s) => ({ PRODO_AUTH_TOKEN_URL: s.tokenUrl, PRODO_AUTH_SCOPE: 'profile' }), '/l/module_api/object'],
+      ['petrosoft', (s) => ({ PRODO_AUTH_BASE_URL: s.url }), '/v1/items'],
+    ];
+    for (const [vendor, env, path] of cases) {
+      const server = await startMockServer({ vendor: vendor as 'prodoscore' });
+      const creds = server.credentials as unknown as Record<string, string>;
+      try {
+        const config = configFromEnv({
+          PRODO_AUTH_PRESET: vendor,
+          PRODO_AUTH_CLIENT_ID: creds.clientId ?? '',
+          PRODO_AUTH_CLIENT_SECRET: creds.clientSecret ?? '',
+          PRODO_AUTH_USERNAME: creds.username ?? creds.login ?? '',
+          PRODO_AUTH_PASSWORD: creds.password ?? '',
+          PRODO_AUTH_API_URL: server.apiUrl,
+          ...env(server),
+        });
+        const client = createTokenClient(config);
+        const res = await client.fetch(path);
+        await client.close();
+        expect([vendor, res.status]).toEqual([vendor, 200]);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  it('names what a preset needs, and the grants it supports', () => {
+    expect(configError({ PRODO_AUTH_PRESET: 'petrosoft' }).issues.map((i) => i.path).sort()).toEqual([
+      'PRODO_AUTH_BASE_URL',
+      'PRODO_AUTH_PASSWORD',
+      'PRODO_AUTH_USERNAME',
+    ]);
+    expect(configError({ PRODO_AUTH_PRESET: 'procurios', PRODO_AUTH_GRANT: 'password' }).issues[0]).toEqual({
+      path: 'PRODO_AUTH_GRANT',
+      message: expect.stringContaining('client_credentials, authorization_code'),
+    });
+    expect(configError({ PRODO_AUTH_PRESET: 'keycloak' }).issues.map((i) => i.path)).toContain('PRODO_AUTH_PRESET');
+  });
+
+  it('uses the browser token for prodoscore when only a token is given', () => {
+    const config = configFromEnv({ PRODO_AUTH_PRESET: 'prodoscore', PRODO_AUTH_TOKEN: 'Bearer abc' });
+    expect(config.grant.type).toBe('static');
+    expect(config.apiUrl).toBe('https://api.ag.prodoscore.com');
+  });
+
+  it('sends the Procurios media type and uses user mode for its authorization code grant', () => {
+    const config = configFromEnv({
+      PRODO_AUTH_PRESET: 'procurios',
+      PRODO_AUTH_GRANT: 'authorization_code',
+      PRODO_AUTH_AUTHORIZE_URL: 'https://procurios.com/l/oauth2/authorize',
+      PRODO_AUTH_TOKEN_URL: 'https://procurios.com/l/oauth2/token',
+      PRODO_AUTH_CLIENT_ID: 'abc123',
+      PRODO_AUTH_CLIENT_SECRET: 'dfe456',
+      PRODO_AUTH_REDIRECT_URI: 'https://app.example.com/auth/callback',
+      PRODO_AUTH_SESSION_SECRET: 's'.repeat(32),
+    });
+    expect(config.mode).toBe('user');
+    expect(config.apiHeaders).toEqual({ accept: 'application/vnd.procurios.application+json; version=1' });
+  });
+});
