@@ -52,8 +52,6 @@ export { redact, REDACTED, SecretSet } from './redact.js';
 export { memoryStore, type MemoryStoreOptions, type TokenStore } from './store.js';
 export {
   createTokenClient,
-  isReplayable,
-  isTokenRejection,
   type OutboundRequest,
   type RefreshErrorEvent,
   type StoreErrorEvent,
@@ -98,3 +96,6 @@ export {
   type ProdoscorePreset,
 } from './presets/prodoscore.js';
 export { allowedOrigins, type OriginMatcher, type OriginOptions } from './outbound/origins.js';
+export { createAuthorizedFetch, type AuthorizedFetchOptions, type FetchFunction } from './outbound/authorized-fetch.js';
+export { authInterceptor, type AuthInterceptorOptions } from './outbound/undici-interceptor.js';
+export { isReplayable, isTokenRejection } from './outbound/rejection.js';

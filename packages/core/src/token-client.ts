@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError, ErrorCode, ProdoAuthError, ReauthenticationRequiredError, TokenEndpointError } from './errors.js';
 import type { Grant, GrantContext } from './grant.js';
 import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
+import { fetchWithToken } from './outbound/authorized-fetch.js';
 import { SecretSet } from './redact.js';
 import { memoryStore, type TokenStore } from './store.js';
 import { TokenSet } from './token-set.js';
@@ -260,23 +261,12 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     }
     const url = new URL(input, this.apiUrl);
     if (this.#apiOrigin !== undefined && url.origin !== this.#apiOrigin) {
-      throw new ProdoAuthError(
+      throw new ConfigError(
         `Refusing to send the access token to ${url.origin}: this client's apiUrl allows only ${this.#apiOrigin}`,
-        { code: ErrorCode.CONFIG },
       );
     }
-    const send = async (token: string): Promise<Response> => {
-      const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0]);
-      for (const [k, v] of Object.entries(this.#apiHeaders)) if (!headers.has(k)) headers.set(k, v);
-      headers.set('authorization', `Bearer ${token}`);
-      return undiciFetch(url, { ...init, headers, dispatcher: this.#transport.dispatcher } as RequestInit);
-    };
-    const token = await this.getAccessToken();
-    const res = await send(token);
-    if (!isTokenRejection(res) || !isReplayable(init.body)) return res;
-    await res.body?.cancel().catch(() => undefined);
-    await this.invalidate(token);
-    return send(await this.getAccessToken());
+    const dispatcher = this.#transport.dispatcher;
+    return fetchWithToken(this, url, init, (i) => undiciFetch(url, { ...i, dispatcher } as RequestInit));
   }
 
   async exchangeCode(exchange: CodeExchange): Promise<TokenSet> {
@@ -507,27 +497,6 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
 
 function closedError(cause?: unknown): ProdoAuthError {
   return new ProdoAuthError('The token client was closed', { code: ErrorCode.CLOSED, cause });
-}
-
-/** A 401, or a Bearer challenge that says the token is invalid (RFC 6750 section 3.1). */
-export function isTokenRejection(res: { status: number; headers: { get(name: string): string | null } }): boolean {
-  if (res.status === 401) return true;
-  const challenge = res.headers.get('www-authenticate');
-  return challenge !== null && /^\s*bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
-}
-
-/** Whether a request body can be sent a second time. Streams cannot. */
-export function isReplayable(body: unknown): boolean {
-  return (
-    body === undefined ||
-    body === null ||
-    typeof body === 'string' ||
-    body instanceof URLSearchParams ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) ||
-    body instanceof Blob ||
-    body instanceof FormData
-  );
 }
 
 /**
