@@ -10,7 +10,8 @@ import { setTimeout as timer } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { URLSearchParams } from 'node:url';
 import { inspect } from 'node:util';
-import { createTokenClient, passwordGrant } from '@prodo-auth/core';
+import { bioProdict, createTokenClient, passwordGrant, petrosoft, procurios, prodoscore } from '@prodo-auth/core';
+import { startMockServer } from '@prodo-auth/mock-server';
 
 const CLIENT_ID = 'demo-app';
 const CLIENT_SECRET = 'demo-client-secret';
@@ -192,7 +193,43 @@ async function main() {
     await client.close();
     await server.close();
   }
+  await vendorTour();
   say('\nclosed the client and the server; done');
+}
+
+/** Options for each vendor preset, pointed at that vendor's simulator. */
+const PRESETS = {
+  prodoscore: (m) => prodoscore({ ...m.credentials, tokenUrl: m.tokenUrl, apiUrl: m.apiUrl }),
+  'bio-prodict': (m) => {
+    const { refreshClient, username, password } = m.credentials;
+    return bioProdict({ ...refreshClient, username, password, tokenUrl: m.tokenUrl, apiUrl: m.apiUrl });
+  },
+  procurios: (m) => procurios.clientCredentials({ ...m.credentials, tokenUrl: m.tokenUrl, apiUrl: m.apiUrl }),
+  petrosoft: (m) => petrosoft({ ...m.credentials, baseUrl: m.url }),
+};
+const API_PATHS = { prodoscore: '/api/me', 'bio-prodict': '/api/me', procurios: '/l/module_api/object', petrosoft: '/v1/items' };
+
+/** Each vendor preset against @prodo-auth/mock-server: log in, call the API, refresh, call again. */
+async function vendorTour() {
+  say('\n7. The vendor presets against @prodo-auth/mock-server: log in, call the API, drop the token, call again');
+  for (const [vendor, preset] of Object.entries(PRESETS)) {
+    const mock = await startMockServer({ vendor });
+    const client = createTokenClient(preset(mock));
+    try {
+      const first = await client.fetch(API_PATHS[vendor]);
+      await client.invalidate();
+      const second = await client.fetch(API_PATHS[vendor]);
+      const { byGrant } = mock.stats;
+      const grants = Object.entries(byGrant)
+        .filter(([, n]) => n > 0)
+        .map(([grant, n]) => `${n} ${grant}`)
+        .join(', ');
+      say(`   ${vendor.padEnd(12)} HTTP ${first.status}, then HTTP ${second.status}; token requests: ${grants}`);
+    } finally {
+      await client.close();
+      await mock.close();
+    }
+  }
 }
 
 // A demo must never hang: give up loudly if something does not answer.

@@ -60,6 +60,13 @@ describe('pnpm demo', () => {
     expect(run.stdout).toContain('HTTP 200 {"user":"ada","scope":"profile"} after one retry with a new token');
   });
 
+  it('runs every vendor preset against its simulator: a login, then a refresh or a new login', () => {
+    expect(run.stdout).toMatch(/prodoscore +HTTP 200, then HTTP 200; token requests: 1 password, 1 refresh_token/);
+    expect(run.stdout).toMatch(/bio-prodict +HTTP 200, then HTTP 200; token requests: 1 password, 1 refresh_token/);
+    expect(run.stdout).toMatch(/procurios +HTTP 200, then HTTP 200; token requests: 2 client_credentials/);
+    expect(run.stdout).toMatch(/petrosoft +HTTP 200, then HTTP 200; token requests: 1 password, 1 refresh_token/);
+  });
+
   it('never prints a token, the password or the client secret', () => {
     const output = run.stdout + run.stderr;
     // The demo server issues tokens as demo-at-<random> and demo-rt-<random>.
