@@ -96,6 +96,12 @@ export {
   type ProdoscorePreset,
 } from './presets/prodoscore.js';
 export { allowedOrigins, type OriginMatcher, type OriginOptions } from './outbound/origins.js';
-export { createAuthorizedFetch, type AuthorizedFetchOptions, type FetchFunction } from './outbound/authorized-fetch.js';
+export {
+  bodyNotReplayableError,
+  createAuthorizedFetch,
+  tokenOf,
+  type AuthorizedFetchOptions,
+  type FetchFunction,
+} from './outbound/authorized-fetch.js';
 export { authInterceptor, type AuthInterceptorOptions } from './outbound/undici-interceptor.js';
 export { isReplayable, isTokenRejection } from './outbound/rejection.js';

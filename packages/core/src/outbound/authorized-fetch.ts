@@ -51,7 +51,10 @@ interface FetchResponse {
 
 /**
  * The access token in an `Authorization` value: what follows the scheme (`Bearer`, later `DPoP`).
- * @internal
+ * Adapters use it to remember which token a request carried, so its 401 invalidates that one.
+ *
+ * @example
+ * tokenOf('Bearer abc'); // 'abc'
  */
 export function tokenOf(authorization: string | undefined): string {
   return authorization === undefined ? '' : authorization.replace(/^\S+\s+/, '');
@@ -60,8 +63,9 @@ export function tokenOf(authorization: string | undefined): string {
 /**
  * The error for a token rejection that cannot be retried because the body was a stream. The
  * rejected response rides along as a non-enumerable `response`, so logging the error never dumps it.
+ * Shared by every outbound adapter.
  */
-function bodyNotReplayableError(response: unknown, status: number, method: string, url: URL): ProdoAuthError {
+export function bodyNotReplayableError(response: unknown, status: number, method: string, url: URL): ProdoAuthError {
   const error = new ProdoAuthError(
     `${method} ${url.origin}${url.pathname}: the API rejected the access token (HTTP ${status}) and the ` +
       'request body is a stream, which cannot be sent a second time, so the request was not retried. ' +
