@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The whole test suite: build, typecheck, lint, package checks and every test, through turbo.
-// Ends with `tests: N passed, N failed`, summed from each package's vitest JSON report.
+// Ends with `tests: N passed, N failed`, summed from the vitest JSON report of every workspace
+// package: packages/*, apps/* and tooling/* (the release check of the packed tarballs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const workspaces = ['packages', 'apps'].flatMap((dir) =>
+const workspaces = ['packages', 'apps', 'tooling'].flatMap((dir) =>
   existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((name) => join(root, dir, name)) : [],
 );
 const reports = workspaces.map((ws) => join(ws, '.test-results', 'report.json'));

@@ -1,0 +1,43 @@
+/**
+ * Size budgets per published package, in kB (1000 bytes, as npm prints them): `packed` is the
+ * .tgz a user downloads, `unpacked` what lands in node_modules. A new package needs an entry here
+ * (the release check fails without one), and going over one fails the check: raise a budget in
+ * review, on purpose, never by accident.
+ *
+ * They sit about 25% above the sizes at the time of writing. That leaves room for ordinary growth
+ * while catching what actually bloats a tarball: a dependency bundled into dist instead of kept
+ * external (undici alone is over 1 MB), source maps with embedded sources (which about double
+ * the JavaScript), tests or fixtures leaking into `files`.
+ */
+export interface SizeBudget {
+  packedKb: number;
+  unpackedKb: number;
+  why: string;
+}
+
+export const SIZE_BUDGETS: Record<string, SizeBudget> = {
+  '@prodo-auth/core': {
+    packedKb: 100,
+    unpackedKb: 380,
+    why:
+      'The largest, and still small: the whole engine (grants, token client, transport, presets, errors, outbound fetch) ' +
+      'ships twice, unminified, as ESM and CJS (about 90 kB each), with one declaration file per format (about 45 kB each, ' +
+      'so TypeScript sees the right module kind) and a 24 kB README. undici, zod and jose stay dependencies, never bundled. ' +
+      'At about 300 kB unpacked / 83 kB packed today; the budget leaves room for the planned additions (discovery, ' +
+      'DPoP, revocation, token exchange) but not for a bundled dependency or source maps.',
+  },
+  '@prodo-auth/mock-server': {
+    packedKb: 60,
+    unpackedKb: 200,
+    why:
+      'Four vendor simulations and the CLI, ESM and CJS (about 58 kB each in one shared chunk), declarations and a 16 kB ' +
+      'README; jose and zod stay dependencies. About 157 kB unpacked / 44 kB packed today.',
+  },
+  '@prodo-auth/axios': {
+    packedKb: 12,
+    unpackedKb: 48,
+    why:
+      'A thin adapter (about 5 kB of JavaScript per format) over core, which stays a dependency; most of the budget is ' +
+      'for its README. About 18 kB unpacked / 4 kB packed before its README.',
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * Every supported Node major runs the installed packages: this machine's Node, and the others from
+ * the npm registry's node-<platform>-<arch> packages (cached after the first download). Core's own
+ * test suite runs on each major that turbo's `test` task did not already run it on.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { nodeBinary, type NodeBinary } from '../src/node-binaries.js';
+import { describeRun, run } from '../src/run.js';
+import { envFor, exportsSeenBy, runSmoke } from '../src/runtime.js';
+import { publishablePackages, repoRoot, SUPPORTED_NODE_MAJORS, toolRoot } from '../src/workspace.js';
+
+const { packed, consumerDir } = inject('release');
+const names = packed.map((p) => p.name);
+const currentMajor = Number(process.versions.node.split('.')[0]);
+const binaries = new Map<number, NodeBinary>();
+const scratch = mkdtempSync(join(tmpdir(), 'prodo-auth-node-versions-'));
+
+beforeAll(async () => {
+  const started = Date.now();
+  // In parallel: a cold cache downloads one binary per other major.
+  const found = await Promise.all(SUPPORTED_NODE_MAJORS.map((major) => nodeBinary(major)));
+  for (const b of found) binaries.set(b.major, b);
+  console.log(`node binaries (${Date.now() - started} ms): ${found.map((b) => `${b.version}${b.current ? ' (this machine)' : ` at ${b.path}`}`).join(', ')}`);
+});
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe.each(SUPPORTED_NODE_MAJORS.map((major) => [major]))('Node %i', (major) => {
+  it('runs the binary of that major', () => {
+    expect(binaries.get(major)?.version).toMatch(new RegExp(`^v${major}\\.`));
+  });
+
+  it('ESM import and CJS require of every package see the same API', async () => {
+    const { esm, cjs } = await exportsSeenBy(binaries.get(major)!.path, consumerDir, names);
+    for (const name of names) {
+      expect(Object.keys(esm[name]!.exports).length, name).toBeGreaterThan(0);
+      expect(cjs[name]!.exports, name).toEqual(esm[name]!.exports);
+    }
+  });
+
+  it('smoke: obtains, caches and refreshes a token from the installed mock server, and calls its protected API', async () => {
+    const { result, report } = await runSmoke(binaries.get(major)!.path, consumerDir);
+    expect(result.code, describeRun(`smoke.mjs on Node ${major}`, result)).toBe(0);
+    expect(report?.node).toBe(binaries.get(major)!.version);
+    expect(report?.steps).toEqual(expect.arrayContaining(['obtained', 'cached', 'api', 'refreshed', 'retried-401']));
+    if (names.includes('@prodo-auth/axios')) expect(report?.steps).toContain('axios');
+  });
+
+  it.skipIf(major === currentMajor)("@prodo-auth/core's own test suite passes", async () => {
+    const core = publishablePackages().find((p) => p.name === '@prodo-auth/core');
+    expect(core).toBeDefined();
+    const node = binaries.get(major)!;
+    const vitest = join(createRequire(join(toolRoot, 'package.json')).resolve('vitest/package.json'), '..', 'vitest.mjs');
+    const out = join(scratch, `core-node${major}.json`);
+    // Its own config and files; only the reporter changes, so core's own report is left alone.
+    const r = await run(node.path, [vitest, 'run', '--reporter=json', `--outputFile=${out}`], {
+      cwd: core!.dir,
+      env: envFor(node.path),
+      timeoutMs: 220_000,
+    });
+    let report:
+      | {
+          numPassedTests: number;
+          numFailedTests: number;
+          testResults: Array<{ name: string; assertionResults: Array<{ fullName: string; status: string; failureMessages?: string[] }> }>;
+        }
+      | undefined;
+    try {
+      report = JSON.parse(readFileSync(out, 'utf8'));
+    } catch {
+      report = undefined;
+    }
+    const failed =
+      report?.testResults.flatMap((f) =>
+        f.assertionResults
+          .filter((a) => a.status === 'failed')
+          .map((a) => `${f.name.replace(repoRoot, '')}: ${a.fullName}\n${(a.failureMessages ?? []).join('\n').slice(0, 1500)}`),
+      ) ?? [];
+    console.log(`core on ${node.version}: ${report?.numPassedTests ?? 0} passed, ${report?.numFailedTests ?? '?'} failed in ${r.ms} ms`);
+    expect(failed, `core's failing tests on ${node.version}`).toEqual([]);
+    expect(r.code, describeRun(`core's suite on ${node.version}`, r)).toBe(0);
+    expect(report!.numPassedTests).toBeGreaterThan(0);
+  });
+});
