@@ -26,6 +26,8 @@ function variants(secret: string): string[] {
   out.add(encodeURIComponent(secret));
   out.add(new URLSearchParams({ s: secret }).toString().slice(2));
   out.add(JSON.stringify(secret).slice(1, -1));
+  // A raw secret inside a body parsed as a form comes out decoded: '+' as a space, '%xx' decoded.
+  out.add(new URLSearchParams(`s=${secret.replace(/&/g, '%26').replace(/=/g, '%3D')}`).get('s') ?? secret);
   return [...out].filter((v) => v.length >= MIN_SECRET_LENGTH);
 }
 

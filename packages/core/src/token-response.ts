@@ -71,11 +71,6 @@ function excerpt(text: string, secrets: SecretSet): string {
   return flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH)}...` : flat;
 }
 
-function bodyText(res: TransportResponse): string {
-  const b = res.body;
-  return b.kind === 'json' || b.kind === 'form' ? JSON.stringify(b.value) : b.text;
-}
-
 function asOAuthError(res: TransportResponse, secrets: SecretSet): OAuthError | undefined {
   const value = res.body.kind === 'json' || res.body.kind === 'form' ? res.body.value : undefined;
   const parsed = oauthErrorSchema.safeParse(value);
@@ -102,7 +97,7 @@ export function responseError(res: TransportResponse, options: ProcessOptions): 
   const { where, secrets } = options;
   const oauth = asOAuthError(res, secrets);
   if (oauth) return oauth;
-  const common = { status: res.status, requestSent: true, bodyExcerpt: excerpt(bodyText(res), secrets) };
+  const common = { status: res.status, requestSent: true, bodyExcerpt: excerpt(res.text, secrets) };
   if (res.status < 200 || res.status >= 300) {
     const message = vendorMessage(res);
     const what =

@@ -64,6 +64,8 @@ export interface TransportResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: ResponseBody;
+  /** The body as received, for error excerpts: a parsed form would have decoded what redaction must match. */
+  text: string;
   /** When the request that produced this response was sent (epoch ms): expiry counts from here. */
   sentAt: number;
 }
@@ -216,7 +218,7 @@ export class Transport {
     }
     const text = Buffer.concat(chunks).toString('utf8');
     const contentType = String(res.headers['content-type'] ?? '');
-    return { status: res.statusCode, headers: res.headers, body: parseBody(contentType, text), sentAt };
+    return { status: res.statusCode, headers: res.headers, body: parseBody(contentType, text), text, sentAt };
   }
 
   #tooLarge(status: number, where: string): TokenEndpointError {

@@ -462,7 +462,18 @@ describe('redaction regressions', () => {
     }
   });
 
-  // Fails until src/token-response.ts redacts error_uri (asOAuthError passes it through as is).
+  it('a raw secret in a body labelled as a form (decoded: "+" becomes a space) is redacted', async () => {
+    const password = 'Zx7+Qv/pass=WORD&0123';
+    const error = await failureFor(password, (res) => {
+      const body = `<html><body>login failed for password ${password}</body></html>`;
+      res.writeHead(400, { 'content-type': 'application/x-www-form-urlencoded' }).end(body);
+    });
+    expect((error as ProdoAuthError).code).toBe(ErrorCode.HTTP_STATUS);
+    expectNoLeak(errorRenderings(error, 'error'), [['password', password]]);
+    const text = inspect(error, { depth: 5 });
+    expect(text).not.toContain('Zx7 Qv/pass');
+  });
+
   it('an error_uri that echoes a secret is redacted in OAuthError.errorUri', async () => {
     const error = await failureFor(PASSWORD, (res) =>
       json(res, 400, { error: 'invalid_grant', error_uri: `https://as.example/help?password=${encodeURIComponent(PASSWORD)}` }),
