@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsdown';
+import { packageBuildConfig } from '../../tsdown.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  platform: 'node',
-  target: 'node20.19',
-  dts: true,
-  sourcemap: false,
-  clean: true,
-});
+export default packageBuildConfig();

@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsdown';
+import { packageBuildConfig } from '../../tsdown.shared.ts';
 
-export default defineConfig({
-  // The library, and the `prodo-auth-mock` CLI (package.json "bin") as a second entry.
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm', 'cjs'],
-  platform: 'node',
-  target: 'node20.19',
-  dts: true,
-  sourcemap: false,
-  clean: true,
-});
+// The library, and the `prodo-auth-mock` CLI (package.json "bin") as a second entry.
+export default packageBuildConfig(['src/index.ts', 'src/cli.ts']);
