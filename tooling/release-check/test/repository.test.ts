@@ -220,7 +220,12 @@ describe('root README', () => {
     const line = commands.find((args) => args.map(named).includes(name));
     expect(line, `an "npm i ${name} …" line in the README's Install section`).toBeDefined();
     const peers = Object.keys(m.peerDependencies ?? {}).filter((peer) => !m.peerDependenciesMeta?.[peer]?.optional);
-    for (const peer of peers) expect(line!.map(named), `${name} needs its peer ${peer} on the same line`).toContain(peer);
+    for (const peer of peers) {
+      expect(line!.map(named), `${name} needs its peer ${peer} on the same line`).toContain(peer);
+      // A peer range the README states must be the one the package declares.
+      const stated = new RegExp(`\\b${peer} (\\^[\\d.]+|>=\\s?[\\d.]+)`).exec(install)?.[1];
+      if (stated !== undefined) expect(stated, `the README's range for ${peer}`).toBe(m.peerDependencies![peer]);
+    }
   });
 
   it('names only real, publishable packages in its Install section', () => {
