@@ -66,7 +66,8 @@ describe('fault injection', () => {
   });
 
   it('slowBodyMs drips the body: headers come at once, the body over the given time', async () => {
-    server.faults.set({ slowBodyMs: 400 });
+    // Wide margins: the machine is shared, and only the order of magnitude matters here.
+    server.faults.set({ slowBodyMs: 1200 });
     const started = performance.now();
     const { clientId, username, password } = server.credentials;
     const res = await fetch(server.tokenUrl, {
@@ -78,8 +79,8 @@ describe('fault injection', () => {
     const doneAt = performance.now() - started;
     expect(res.status).toBe(200);
     expect(body.token_type).toBe('Bearer');
-    expect(headersAt).toBeLessThan(300);
-    expect(doneAt).toBeGreaterThanOrEqual(380);
+    expect(headersAt).toBeLessThan(700);
+    expect(doneAt).toBeGreaterThanOrEqual(1150);
   });
 
   it('faults can be set at start and over HTTP, and every value is bounded', async () => {
