@@ -9,10 +9,8 @@ import { epochSeconds } from '../tokens.js';
 import {
   apiEcho,
   checkBearer,
-  formGrant,
-  methodNotAllowed,
+  formTokenAndApiRoutes,
   sameCredential,
-  under,
   type VendorContext,
   type VendorSim,
 } from './vendor.js';
@@ -240,13 +238,7 @@ export function bioProdict(ctx: VendorContext): VendorSim<BioProdictCredentials>
   return {
     credentials,
     paths: { token: TOKEN_PATH, api: API_PREFIX },
-    route(method, path) {
-      if (path === TOKEN_PATH) {
-        return { kind: 'token', grant: formGrant, handle: (req) => (method === 'POST' ? token(req) : methodNotAllowed('POST')) };
-      }
-      if (under(path, API_PREFIX)) return { kind: 'api', handle: api };
-      return undefined;
-    },
+    route: formTokenAndApiRoutes(TOKEN_PATH, API_PREFIX, token, api),
     // Spring Boot's error body.
     notFound: (req) =>
       jsonReply(404, {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { basicCredentials, jsonReply, oauthError, tokenReply, type MockReply, type MockRequest } from '../http.js';
 import { epochSeconds } from '../tokens.js';
-import { apiEcho, checkBearer, formGrant, methodNotAllowed, under, type VendorContext, type VendorSim } from './vendor.js';
+import { apiEcho, checkBearer, formTokenAndApiRoutes, type VendorContext, type VendorSim } from './vendor.js';
 
 /** The public client and the user the Prodoscore simulation accepts. */
 export interface ProdoscoreCredentials {
@@ -140,13 +140,7 @@ export function prodoscore(ctx: VendorContext): VendorSim<ProdoscoreCredentials>
   return {
     credentials,
     paths: { token: TOKEN_PATH, api: API_PREFIX },
-    route(method, path) {
-      if (path === TOKEN_PATH) {
-        return { kind: 'token', grant: formGrant, handle: (req) => (method === 'POST' ? token(req) : methodNotAllowed('POST')) };
-      }
-      if (under(path, API_PREFIX)) return { kind: 'api', handle: api };
-      return undefined;
-    },
+    route: formTokenAndApiRoutes(TOKEN_PATH, API_PREFIX, token, api),
     notFound: () => jsonReply(404, { error: 'Unable to find matching target resource method' }),
     async issueAccessToken() {
       const body = await issue(credentials.clientId, randomUUID());

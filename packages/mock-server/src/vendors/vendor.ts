@@ -132,3 +132,16 @@ export function methodNotAllowed(allowed: string): MockReply {
     body: JSON.stringify({ error: 'method_not_allowed', error_description: `Use ${allowed}` }),
   };
 }
+
+type Handler = (req: MockRequest) => MockReply | Promise<MockReply>;
+
+/** The routes of a vendor with one form-encoded token endpoint (POST only) and an API prefix. */
+export function formTokenAndApiRoutes(tokenPath: string, apiPrefix: string, token: Handler, api: Handler): VendorSim<unknown>['route'] {
+  return (method, path) => {
+    if (path === tokenPath) {
+      return { kind: 'token', grant: formGrant, handle: (req) => (method === 'POST' ? token(req) : methodNotAllowed('POST')) };
+    }
+    if (under(path, apiPrefix)) return { kind: 'api', handle: api };
+    return undefined;
+  };
+}
