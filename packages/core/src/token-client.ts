@@ -277,9 +277,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   async exchangeCode(exchange: CodeExchange): Promise<TokenSet> {
     const grant = this.#grant as Partial<AuthorizationCodeGrant>;
     if (typeof grant.exchangeCode !== 'function') {
-      throw new ProdoAuthError(`exchangeCode needs an authorization code grant, not '${this.grantType}'`, {
-        code: ErrorCode.CONFIG,
-      });
+      throw new ConfigError(`exchangeCode needs an authorization code grant, not '${this.grantType}'`);
     }
     const exchangeCode = grant.exchangeCode.bind(grant);
     return this.#request('exchange', (ctx) => exchangeCode(ctx, exchange));

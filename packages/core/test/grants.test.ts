@@ -206,3 +206,11 @@ describe('authorizationCodeGrant.createAuthorizationRequest', () => {
     expect(a.codeVerifier).toMatch(/^[A-Za-z0-9_-]{43,128}$/);
   });
 });
+
+describe('exchangeCode', () => {
+  it('is a ConfigError on a client whose grant is not the authorization code grant', async () => {
+    const c = track(createTokenClient({ grant: passwordGrant({ tokenUrl: `${server.url}/token`, clientId: 'a', username: 'u', password: 'p' }) }));
+    await expect(c.exchangeCode({ code: 'x', codeVerifier: 'y' })).rejects.toBeInstanceOf(ConfigError);
+    expect(server.requests).toHaveLength(0);
+  });
+});
