@@ -2,7 +2,6 @@
  * createAuthorizedFetch (and TokenClient#fetch, which shares its send-with-retry step) against a
  * real token server, a real protected API and an unrelated host, all on 127.0.0.1. Never a mock fetch.
  */
-import type { ServerResponse } from 'node:http';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import {
@@ -15,7 +14,7 @@ import {
   PROCURIOS_MEDIA_TYPE,
 } from '../../src/index.js';
 import { json, startServer, type TestServer } from '../helpers/token-server.js';
-import { bearer, protectedApi, rejectToken, startNetwork, until, type Network } from './fixtures.js';
+import { bearer, herdHandler, protectedApi, rejectToken, startNetwork, until, type Network } from './fixtures.js';
 
 let net: Network;
 const extraServers: TestServer[] = [];
@@ -329,19 +328,7 @@ describe('createAuthorizedFetch: a rejected token', () => {
     const n = 500;
     const c = net.client();
     const first = await c.getAccessToken();
-    const held: ServerResponse[] = [];
-    net.api.handler = (req, res) => {
-      if (bearer(req) === first) {
-        // Hold every request until all n arrived with the same token, then reject them all at once.
-        held.push(res);
-        if (held.length === n) {
-          net.auth.live.delete(first);
-          for (const r of held) rejectToken(r);
-        }
-        return;
-      }
-      return protectedApi(net.auth.live)(req, res);
-    };
+    const { held } = (net.api.handler = herdHandler(net.auth.live, first, n));
     const apiFetch = createAuthorizedFetch(c);
     const responses = await Promise.all(Array.from({ length: n }, () => apiFetch('/api')));
     expect(held).toHaveLength(n);

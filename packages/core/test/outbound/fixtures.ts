@@ -123,3 +123,21 @@ export async function startNetwork(): Promise<Network> {
     },
   };
 }
+
+/**
+ * An API handler that holds every request carrying `token` until `n` of them arrived, then
+ * revokes the token and rejects them all at once (the 401 herd); other tokens get the API.
+ */
+export function herdHandler(live: Set<string>, token: string, n: number): Handler & { held: ServerResponse[] } {
+  const held: ServerResponse[] = [];
+  const api = protectedApi(live);
+  const handler: Handler = (req, res) => {
+    if (bearer(req) !== token) return api(req, res);
+    held.push(res);
+    if (held.length === n) {
+      live.delete(token);
+      for (const r of held) rejectToken(r);
+    }
+  };
+  return Object.assign(handler, { held });
+}

@@ -3,7 +3,6 @@
  * undici's `request` and `fetch`, against a real token server, protected API and unrelated host on
  * 127.0.0.1.
  */
-import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import {
   type TokenClient,
 } from '../../src/index.js';
 import { startServer, type TestServer } from '../helpers/token-server.js';
-import { bearer, protectedApi, rejectToken, startNetwork, until, type Network } from './fixtures.js';
+import { bearer, herdHandler, protectedApi, rejectToken, startNetwork, until, type Network } from './fixtures.js';
 
 let net: Network;
 const agents: Agent[] = [];
@@ -265,18 +264,7 @@ describe('authInterceptor: a rejected token', () => {
     const n = 500;
     const c = net.client();
     const first = await c.getAccessToken();
-    const held: ServerResponse[] = [];
-    net.api.handler = (req, res) => {
-      if (bearer(req) === first) {
-        held.push(res);
-        if (held.length === n) {
-          net.auth.live.delete(first);
-          for (const r of held) rejectToken(r);
-        }
-        return;
-      }
-      return protectedApi(net.auth.live)(req, res);
-    };
+    const { held } = (net.api.handler = herdHandler(net.auth.live, first, n));
     const d = agent(authInterceptor(c));
     const responses = await Promise.all(Array.from({ length: n }, () => send(d, `${net.api.url}/api`)));
     expect(held).toHaveLength(n);
