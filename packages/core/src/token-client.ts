@@ -4,17 +4,16 @@
  * twice.
  */
 import { EventEmitter } from 'node:events';
-import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
-import { z } from 'zod';
+import type { Dispatcher, RequestInit, Response } from 'undici';
 import { ConfigError, ErrorCode, ProdoAuthError, ReauthenticationRequiredError, TokenEndpointError } from './errors.js';
 import type { Grant, GrantContext } from './grant.js';
 import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
-import { fetchWithToken } from './outbound/authorized-fetch.js';
+import { clientFetch } from './outbound/client-fetch.js';
 import { SecretSet } from './redact.js';
 import { memoryStore, type TokenStore } from './store.js';
 import { TokenSet } from './token-set.js';
 import { Transport, type RetryOptions } from './transport.js';
-import { checkClientAndUrls, parseOptions, urlString } from './validation.js';
+import { parseTokenClientOptions } from './token-client-options.js';
 
 export interface TokenClientOptions {
   /** How to get tokens: `passwordGrant(...)`, `clientCredentialsGrant(...)`, a preset's grant... */
@@ -136,38 +135,6 @@ export interface TokenClient extends EventEmitter<TokenClientEvents> {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const optionsSchema = z
-  .object({
-    grant: z.custom<Grant>(
-      (g) => typeof g === 'object' && g !== null && typeof (g as Grant).obtain === 'function',
-      'must be a grant, e.g. passwordGrant({...})',
-    ),
-    apiUrl: urlString.optional(),
-    apiHeaders: z.record(z.string(), z.string()).optional(),
-    store: z
-      .custom<TokenStore>(
-        (s) =>
-          typeof s === 'object' &&
-          s !== null &&
-          ['get', 'set', 'delete'].every((m) => typeof (s as Record<string, unknown>)[m] === 'function'),
-        'must implement get, set and delete',
-      )
-      .optional(),
-    storeKey: z.string().min(1).optional(),
-    refreshSkewSeconds: z.number().min(0).finite().optional(),
-    timeoutMs: z.number().int().positive().optional(),
-    dispatcher: z.custom<Dispatcher>((d) => typeof d === 'object' && d !== null, 'must be an undici Dispatcher').optional(),
-    maxResponseBytes: z.number().int().positive().optional(),
-    retry: z
-      .object({
-        retries: z.number().int().min(0).max(10).optional(),
-        minDelayMs: z.number().min(0).optional(),
-        maxDelayMs: z.number().min(0).optional(),
-      })
-      .optional(),
-    dangerouslyAllowInsecureHttp: z.boolean().optional(),
-  })
-  .superRefine((v, ctx) => checkClientAndUrls(v, ['apiUrl'], ctx));
 
 /** Tokens kept for redaction beyond the current ones: a server may echo a token we just replaced. */
 const REMEMBERED_TOKENS = 6;
@@ -201,7 +168,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
 
   constructor(options: TokenClientOptions) {
     super();
-    const o = parseOptions(optionsSchema, options, 'createTokenClient');
+    const o = parseTokenClientOptions(options);
     this.#grant = o.grant;
     this.grantType = o.grant.type;
     this.apiUrl = o.apiUrl;
@@ -260,18 +227,8 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     await this.#write(expired);
   }
 
-  async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    if (!URL.canParse(String(input), this.apiUrl)) {
-      throw new ConfigError(`fetch() needs an absolute URL, or a path with the client's apiUrl set`);
-    }
-    const url = new URL(input, this.apiUrl);
-    if (this.#apiOrigin !== undefined && url.origin !== this.#apiOrigin) {
-      throw new ConfigError(
-        `Refusing to send the access token to ${url.origin}: this client's apiUrl allows only ${this.#apiOrigin}`,
-      );
-    }
-    const dispatcher = this.#transport.dispatcher;
-    return fetchWithToken(this, url, init, (i) => undiciFetch(url, { ...i, dispatcher } as RequestInit));
+  fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    return clientFetch(this, this.#apiOrigin, input, init, () => this.#transport.getDispatcher());
   }
 
   async exchangeCode(exchange: CodeExchange): Promise<TokenSet> {

@@ -150,6 +150,11 @@ export class Transport {
     if (this.#ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
   }
 
+  /** The dispatcher requests go through: the caller's, or the proxy-aware agent this transport made. */
+  getDispatcher(): Promise<Dispatcher> {
+    return Promise.resolve(this.dispatcher);
+  }
+
   get closed(): boolean {
     return this.#closed.signal.aborted;
   }
