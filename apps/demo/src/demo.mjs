@@ -204,7 +204,11 @@ const PRESETS = {
     const { refreshClient, username, password } = m.credentials;
     return bioProdict({ ...refreshClient, username, password, tokenUrl: m.tokenUrl, apiUrl: m.apiUrl });
   },
-  procurios: (m) => procurios.clientCredentials({ ...m.credentials, tokenUrl: m.tokenUrl, apiUrl: m.apiUrl }),
+  procurios: (m) => {
+    // The simulator's credentials also describe its authorize page (redirect URLs, user): not options.
+    const { clientId, clientSecret, scope } = m.credentials;
+    return procurios.clientCredentials({ clientId, clientSecret, scope, tokenUrl: m.tokenUrl, apiUrl: m.apiUrl });
+  },
   petrosoft: (m) => petrosoft({ ...m.credentials, baseUrl: m.url }),
 };
 const API_PATHS = { prodoscore: '/api/me', 'bio-prodict': '/api/me', procurios: '/l/module_api/object', petrosoft: '/v1/items' };

@@ -1,26 +1,126 @@
 #!/usr/bin/env node
-// Benchmarks outbound calls against the built package, in one run:
-//  (a) throughput: requests per second through createAuthorizedFetch next to the plain global
-//      fetch with a static Authorization header, and through authInterceptor next to undici's
-//      request with a static header (and through a no-op interceptor, undici's own cost of
-//      composing), against a local keep-alive API; interleaved rounds, medians, the ratio reported,
-//      never enforced;
+// Benchmarks outbound calls against the built package (run `npx tsdown` first).
+//
+//  (a) cost per call: each variant runs in a fresh node process (spawned per round, the order
+//      rotating between rounds), against a local keep-alive API served by this parent process, so
+//      the child's process.cpuUsage() is the client's cost alone. Reported: requests per second and
+//      CPU microseconds per call (the steadier figure on a shared machine), medians over rounds, and
+//      ratios to the baseline measured in the same round (the plain fetch, or undici request, with a
+//      static Authorization header), whose median is reported: pairing within a round cancels the
+//      drift of a shared machine. Variants use the inputs users pass: a relative path joined onto the
+//      apiUrl's path, an absolute URL string, a URL object. Ratios are reported, never enforced.
 //  (b) the 401 herd: N concurrent requests that all get a 401 at once: how many token requests
 //      follow (goal: exactly 1) and whether all N succeed on their one retry.
 // Exits 1 only if the herd makes more than one token request or a request fails (a correctness
-// failure, not noise).
+// failure, not noise). Loopback only; bounded: a few seconds per variant.
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { arch, platform } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch, request } from 'undici';
 import { authInterceptor, createAuthorizedFetch, createTokenClient, passwordGrant } from '../dist/index.mjs';
 
-const ROUNDS = 9;
-const ROUND_MS = 300;
+const ROUNDS = 5;
+const WARMUP_MS = 300;
+const MEASURE_MS = 1000;
 const IN_FLIGHT = 16;
-const RATIO_GOAL = 0.95;
+const CPU_GOAL = 1.05;
 const HERD = 500;
 const STATIC_TOKEN = 'bench-static-token';
+const API_PATH = '/v1';
+
+/** [name, group, label]; the first of each group is its baseline. */
+const VARIANTS = [
+  ['fetch-static', 'fetch', 'global fetch, static Authorization header'],
+  ['authorized-relative', 'fetch', "createAuthorizedFetch('things'), joined onto apiUrl /v1"],
+  ['authorized-absolute', 'fetch', 'createAuthorizedFetch(absolute URL string)'],
+  ['authorized-url-object', 'fetch', 'createAuthorizedFetch(URL object)'],
+  ['undici-fetch-static', 'undici-fetch', "undici's fetch, static Authorization header"],
+  ['client-fetch', 'undici-fetch', "client.fetch('things')"],
+  ['request-static', 'request', 'undici request, static Authorization header'],
+  ['request-noop', 'request', '  the same through a no-op interceptor'],
+  ['request-interceptor', 'request', 'undici request via authInterceptor(client)'],
+];
+
+function newClient(tokenUrl, apiUrl) {
+  return createTokenClient({
+    grant: passwordGrant({ tokenUrl, clientId: 'bench', username: 'bench-user', password: 'bench-password' }),
+    apiUrl,
+  });
+}
+
+// ---- child: one variant, one process -------------------------------------------------------
+
+/** The send function of a variant, and what to close after. */
+function variantSender(name, tokenUrl, apiBase) {
+  const apiUrl = `${apiBase}${API_PATH}`;
+  const url = `${apiUrl}/things`;
+  const urlObject = new URL(url);
+  const client = newClient(tokenUrl, apiUrl);
+  const closers = [() => client.close()];
+  const staticHeaders = { authorization: `Bearer ${STATIC_TOKEN}` };
+  const viaFetch = (doFetch) => async () => {
+    const res = await doFetch();
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const viaRequest = (dispatcher, headers) => async () => {
+    const res = await request(url, { dispatcher, headers });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  const agent = (...interceptors) => {
+    const a = new Agent();
+    closers.push(() => a.close());
+    return interceptors.length === 0 ? a : a.compose(...interceptors);
+  };
+  const apiFetch = createAuthorizedFetch(client);
+  const senders = {
+    'fetch-static': viaFetch(() => globalThis.fetch(url, { headers: staticHeaders })),
+    'authorized-relative': viaFetch(() => apiFetch('things')),
+    'authorized-absolute': viaFetch(() => apiFetch(url)),
+    'authorized-url-object': viaFetch(() => apiFetch(urlObject)),
+    'undici-fetch-static': viaFetch(() => undiciFetch(url, { headers: staticHeaders })),
+    'client-fetch': viaFetch(() => client.fetch('things')),
+    'request-static': viaRequest(agent(), staticHeaders),
+    'request-noop': viaRequest(agent((dispatch) => (opts, handler) => dispatch(opts, handler)), staticHeaders),
+    'request-interceptor': viaRequest(agent(authInterceptor(client)), undefined),
+  };
+  return { client, send: senders[name], close: () => Promise.all(closers.map((c) => c())) };
+}
+
+/** Calls of `send`, IN_FLIGHT at a time, for `ms`; throws on any non-200. */
+async function run(send, ms) {
+  let calls = 0;
+  let failed = 0;
+  const end = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < end) {
+      if ((await send()) !== 200) failed++;
+      calls++;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  if (failed > 0) throw new Error(`${failed} requests failed`);
+  return calls;
+}
+
+async function child(name, tokenUrl, apiBase) {
+  const { client, send, close } = variantSender(name, tokenUrl, apiBase);
+  await client.getAccessToken();
+  await run(send, WARMUP_MS);
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const calls = await run(send, MEASURE_MS);
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuBefore);
+  await close();
+  process.stdout.write(JSON.stringify({ calls, ms, cpuMicros: cpu.user + cpu.system }));
+}
+
+// ---- parent: servers, rounds, report ---------------------------------------------------------
 
 /** A token endpoint and a protected API, each on its own 127.0.0.1 port. */
 async function startServers() {
@@ -81,28 +181,22 @@ async function startServers() {
   };
 }
 
-function newClient(servers) {
-  return createTokenClient({
-    grant: passwordGrant({ tokenUrl: servers.tokenUrl, clientId: 'bench', username: 'bench-user', password: 'bench-password' }),
-    apiUrl: servers.apiUrl,
+/** One variant in a fresh node process; its own measurement, as JSON. */
+function spawnVariant(name, servers) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', name, servers.tokenUrl, servers.apiUrl], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const timer = setTimeout(() => proc.kill(), 30_000);
+    proc.stdout.on('data', (d) => (out += d));
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`variant ${name} exited with ${code}`));
+      else resolve(JSON.parse(out));
+    });
   });
-}
-
-/** Completed requests per second of `send`, IN_FLIGHT at a time, over at least `ms` milliseconds. */
-async function requestsPerSecond(send, ms) {
-  let done = 0;
-  let failed = 0;
-  const start = performance.now();
-  const end = start + ms;
-  const worker = async () => {
-    while (performance.now() < end) {
-      if ((await send()) !== 200) failed++;
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  if (failed > 0) throw new Error(`${failed} requests failed during the benchmark`);
-  return done / ((performance.now() - start) / 1000);
 }
 
 function median(values) {
@@ -111,70 +205,9 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Medians of interleaved rounds of each variant, the order rotating so none always runs on the warmer half. */
-async function compare(variants) {
-  for (const send of variants) await requestsPerSecond(send, ROUND_MS);
-  const results = variants.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < variants.length; k++) {
-      const v = (round + k) % variants.length;
-      results[v].push(await requestsPerSecond(variants[v], ROUND_MS));
-    }
-  }
-  return results.map(median);
-}
-
-async function benchFetch(servers) {
-  const client = newClient(servers);
-  const apiFetch = createAuthorizedFetch(client);
-  const url = `${servers.apiUrl}/things`;
-  const plain = async () => {
-    const res = await globalThis.fetch(url, { headers: { authorization: `Bearer ${STATIC_TOKEN}` } });
-    await res.arrayBuffer();
-    return res.status;
-  };
-  const authorized = async () => {
-    const res = await apiFetch(url);
-    await res.arrayBuffer();
-    return res.status;
-  };
-  await client.getAccessToken();
-  const before = servers.tokenRequests();
-  const [baseline, measured] = await compare([plain, authorized]);
-  await client.close();
-  return { baseline, measured, tokenRequests: servers.tokenRequests() - before };
-}
-
-async function benchInterceptor(servers) {
-  const client = newClient(servers);
-  const plainAgent = new Agent();
-  // Any interceptor costs something: undici converts between handler APIs around it. A no-op one
-  // shows that share, so the rest is authInterceptor's own.
-  const noopAgent = new Agent();
-  const composedNoop = noopAgent.compose((dispatch) => (opts, handler) => dispatch(opts, handler));
-  const baseAgent = new Agent();
-  const authorizedAgent = baseAgent.compose(authInterceptor(client));
-  const url = `${servers.apiUrl}/things`;
-  const withStaticHeader = (dispatcher) => async () => {
-    const res = await request(url, { dispatcher, headers: { authorization: `Bearer ${STATIC_TOKEN}` } });
-    await res.body.dump();
-    return res.statusCode;
-  };
-  const authorized = async () => {
-    const res = await request(url, { dispatcher: authorizedAgent });
-    await res.body.dump();
-    return res.statusCode;
-  };
-  await client.getAccessToken();
-  const before = servers.tokenRequests();
-  const [baseline, noop, measured] = await compare([withStaticHeader(plainAgent), withStaticHeader(composedNoop), authorized]);
-  await Promise.all([client.close(), plainAgent.close(), noopAgent.close(), baseAgent.close()]);
-  return { baseline, noop, measured, tokenRequests: servers.tokenRequests() - before };
-}
-
 /** HERD requests that all get a 401 at once; each retries once. */
 async function benchHerd(servers, kind) {
-  const client = newClient(servers);
+  const client = newClient(servers.tokenUrl, servers.apiUrl);
   const agent = new Agent();
   const apiFetch = createAuthorizedFetch(client);
   const authorizedAgent = agent.compose(authInterceptor(client));
@@ -207,41 +240,60 @@ async function benchHerd(servers, kind) {
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();
 
-const servers = await startServers();
-let herdOk = true;
-try {
-  console.log(`prodo-auth core outbound bench (node ${process.version}, ${platform()} ${arch()})\n`);
-  console.log(`throughput: medians of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${IN_FLIGHT} requests in flight, local keep-alive API`);
-  const w1 = [46, 12, 10];
-  console.log(row(['', 'requests/s', ''], w1));
-  const f = await benchFetch(servers);
-  const fr = f.measured / f.baseline;
-  console.log(row(['global fetch, static Authorization header', fmt(f.baseline)], w1));
-  console.log(row(['createAuthorizedFetch(client)', fmt(f.measured)], w1));
-  console.log(row(['ratio', fmt(fr, 2), `(the axios adapter's goal is >= ${fmt(RATIO_GOAL, 2)}: ${fr >= RATIO_GOAL ? 'met' : 'not met'} here)`], w1));
-  console.log(row(['token requests while warm', f.tokenRequests, `goal 0: ${f.tokenRequests === 0 ? 'met' : 'NOT met'}`], w1));
-  const i = await benchInterceptor(servers);
-  const ir = i.measured / i.baseline;
-  console.log(row(['undici request, static Authorization header', fmt(i.baseline)], w1));
-  console.log(row(['  the same through a no-op interceptor', fmt(i.noop)], w1));
-  console.log(row(['undici request via authInterceptor(client)', fmt(i.measured)], w1));
-  console.log(row(['ratio', fmt(ir, 2), `(>= ${fmt(RATIO_GOAL, 2)}: ${ir >= RATIO_GOAL ? 'met' : 'not met'})`], w1));
-  console.log(row(['ratio to the no-op interceptor', fmt(i.measured / i.noop, 2)], w1));
-  console.log(row(['token requests while warm', i.tokenRequests, `goal 0: ${i.tokenRequests === 0 ? 'met' : 'NOT met'}`], w1));
+async function parent() {
+  const servers = await startServers();
+  let herdOk = true;
+  try {
+    console.log(`prodo-auth core outbound bench (node ${process.version}, ${platform()} ${arch()})\n`);
+    console.log(
+      `cost per call: each variant in a fresh process, ${ROUNDS} rounds (order rotating) of ${MEASURE_MS} ms after ` +
+        `${WARMUP_MS} ms warm-up, ${IN_FLIGHT} requests in flight, local keep-alive API; medians`,
+    );
+    const results = new Map(VARIANTS.map(([name]) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const [name] = VARIANTS[(round + k) % VARIANTS.length];
+        results.get(name).push(await spawnVariant(name, servers));
+      }
+    }
+    const w = [58, 12, 12, 10, 10];
+    console.log(row(['', 'requests/s', 'CPU us/call', 'rps ratio', 'CPU ratio'], w));
+    const rpsOf = (r) => r.calls / (r.ms / 1000);
+    const cpuOf = (r) => r.cpuMicros / r.calls;
+    const baselineOf = new Map();
+    const cpuRatios = new Map();
+    for (const [name, group, label] of VARIANTS) {
+      if (!baselineOf.has(group)) baselineOf.set(group, name);
+      const runs = results.get(name);
+      const base = results.get(baselineOf.get(group));
+      // Each round's variant against the same round's baseline.
+      const rpsRatio = median(runs.map((r, i) => rpsOf(r) / rpsOf(base[i])));
+      const cpuRatio = median(runs.map((r, i) => cpuOf(r) / cpuOf(base[i])));
+      cpuRatios.set(name, cpuRatio);
+      console.log(row([label, fmt(median(runs.map(rpsOf))), fmt(median(runs.map(cpuOf)), 1), fmt(rpsRatio, 2), fmt(cpuRatio, 2)], w));
+    }
+    for (const name of ['authorized-relative', 'authorized-absolute', 'authorized-url-object']) {
+      const ratio = cpuRatios.get(name);
+      console.log(`${name}: CPU per call ${fmt(ratio, 3)} x plain fetch (goal <= ${CPU_GOAL}: ${ratio <= CPU_GOAL ? 'met' : 'not met'} here)`);
+    }
 
-  console.log(`\nthe 401 herd: ${fmt(HERD)} concurrent requests, all rejected at once, each retried once`);
-  const w2 = [22, 16, 15, 10, 8];
-  console.log(row(['', 'rejected at once', 'token requests', 'succeeded', 'time'], w2));
-  for (const kind of ['createAuthorizedFetch', 'authInterceptor']) {
-    const h = await benchHerd(servers, kind);
-    const met = h.tokenRequests === 1 && h.ok === HERD && h.rejectedAtOnce === HERD;
-    if (!met) herdOk = false;
-    console.log(row([kind, fmt(h.rejectedAtOnce), `${h.tokenRequests} (goal 1 ${met ? 'met' : 'NOT met'})`, `${fmt(h.ok)}/${fmt(HERD)}`, `${fmt(h.ms, 1)} ms`], w2));
+    console.log(`\nthe 401 herd: ${fmt(HERD)} concurrent requests, all rejected at once, each retried once`);
+    const w2 = [22, 16, 15, 10, 8];
+    console.log(row(['', 'rejected at once', 'token requests', 'succeeded', 'time'], w2));
+    for (const kind of ['createAuthorizedFetch', 'authInterceptor']) {
+      const h = await benchHerd(servers, kind);
+      const met = h.tokenRequests === 1 && h.ok === HERD && h.rejectedAtOnce === HERD;
+      if (!met) herdOk = false;
+      console.log(row([kind, fmt(h.rejectedAtOnce), `${h.tokenRequests} (goal 1 ${met ? 'met' : 'NOT met'})`, `${fmt(h.ok)}/${fmt(HERD)}`, `${fmt(h.ms, 1)} ms`], w2));
+    }
+  } finally {
+    await servers.close();
   }
-} finally {
-  await servers.close();
+  if (!herdOk) {
+    console.error('\nthe 401 herd broke: more than one token request, or a request that did not succeed on its retry');
+    process.exitCode = 1;
+  }
 }
-if (!herdOk) {
-  console.error('\nthe 401 herd broke: more than one token request, or a request that did not succeed on its retry');
-  process.exitCode = 1;
-}
+
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], process.argv[5]);
+else await parent();

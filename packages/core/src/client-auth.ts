@@ -4,6 +4,7 @@
  * interface.
  */
 import { SecretSet } from './redact.js';
+import { optional, parseOptions, secret, text, type Check } from './validation.js';
 
 /** What a client authentication method may change on a token request. */
 export interface TokenRequestParts {
@@ -28,6 +29,10 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'n
 
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
+// The positional arguments of the secret-based methods, checked like options so that a missing
+// secret is a ConfigError naming it rather than a Basic header of "undefined".
+const secretArgs = { clientId: text(), clientSecret: secret() };
+
 // RFC 6749 appendix B: application/x-www-form-urlencoded, where a space becomes '+'.
 function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
@@ -42,6 +47,7 @@ function formEncode(value: string): string {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
 export function clientSecretBasic(clientId: string, clientSecret: string): ClientAuthentication {
+  parseOptions(secretArgs, { clientId, clientSecret }, 'clientSecretBasic');
   const credentials = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
   const header = `Basic ${credentials}`;
   return {
@@ -60,6 +66,7 @@ export function clientSecretBasic(clientId: string, clientSecret: string): Clien
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
 export function clientSecretPost(clientId: string, clientSecret: string): ClientAuthentication {
+  parseOptions(secretArgs, { clientId, clientSecret }, 'clientSecretPost');
   return {
     method: 'client_secret_post',
     clientId,
@@ -77,6 +84,7 @@ export function clientSecretPost(clientId: string, clientSecret: string): Client
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.1
  */
 export function noClientAuthentication(clientId: string): ClientAuthentication {
+  parseOptions({ clientId: text() }, { clientId }, 'noClientAuthentication');
   return {
     method: 'none',
     clientId,
@@ -93,6 +101,40 @@ export interface ClientCredentialsOptions {
   /** A method name, or a {@link ClientAuthentication} value. Default: Basic with a secret, none without. */
   clientAuth?: ClientAuthMethod | ClientAuthentication | undefined;
 }
+
+const isClientAuthentication = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && typeof (v as { apply?: unknown }).apply === 'function';
+
+/**
+ * `clientAuth`: a method name, or a {@link ClientAuthentication} value. Values are recognised by
+ * their shape, never by class, so one made by another copy of this package works too.
+ */
+const clientAuthCheck: Check<ClientAuthMethod | ClientAuthentication> = (value, report) => {
+  if (!(CLIENT_AUTH_METHODS as readonly unknown[]).includes(value) && !isClientAuthentication(value)) {
+    report(`must be one of ${CLIENT_AUTH_METHODS.join(', ')}, or a client authentication value such as clientSecretBasic(id, secret)`);
+  }
+  return value as ClientAuthMethod | ClientAuthentication;
+};
+
+/** `clientSecret`, required when `clientAuth` names a secret-based method. */
+const clientSecretCheck: Check<string | undefined> = (value, report, options) => {
+  const method = options.clientAuth;
+  if (value === undefined && (method === 'client_secret_basic' || method === 'client_secret_post')) {
+    report(`is required with clientAuth '${method}'`);
+  }
+  return optional(secret('must not be empty'))(value, report, options);
+};
+
+/** The schema fields of {@link ClientCredentialsOptions}, shared by the grants that authenticate a client. */
+export const clientFields: {
+  clientId: Check<string>;
+  clientSecret: Check<string | undefined>;
+  clientAuth: Check<ClientAuthMethod | ClientAuthentication | undefined>;
+} = {
+  clientId: text(),
+  clientSecret: clientSecretCheck,
+  clientAuth: optional(clientAuthCheck),
+};
 
 /** The authentication a grant's options ask for. Options are validated before this is called. */
 export function resolveClientAuth(options: ClientCredentialsOptions): ClientAuthentication {

@@ -1,6 +1,6 @@
 /** `configFromEnv()`: the whole client configuration from `PRODO_AUTH_*` variables. */
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, ErrorCode, isProdoAuthError, type ConfigIssue } from './errors.js';
 import type { Grant } from './grant.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
@@ -12,6 +12,7 @@ import { petrosoft } from './presets/petrosoft.js';
 import { procurios } from './presets/procurios.js';
 import { prodoscore } from './presets/prodoscore.js';
 import type { TokenClientOptions } from './token-client.js';
+import { didYouMean } from './validation.js';
 
 /** The grants `PRODO_AUTH_GRANT` can name. */
 export type GrantName = 'password' | 'client_credentials' | 'authorization_code' | 'json_login' | 'static';
@@ -28,8 +29,15 @@ export interface ProdoAuthConfig extends TokenClientOptions {
   /** `user` for the authorization code grant (browser login), `service` for the others. */
   mode: 'service' | 'user';
   redirectUri?: string | undefined;
-  /** Signs the session cookie in user mode. Not enumerable, so it never shows in logs. */
+  /**
+   * Signs the session cookie in user mode. Read it as a property: it is not enumerable, so it never
+   * shows in logs, `util.inspect` or JSON, and a spread (`{ ...config }`) does not copy it.
+   */
   sessionSecret?: string | undefined;
+  /**
+   * The Redis URL for a shared store, which often holds a password. Not enumerable, like
+   * `sessionSecret`.
+   */
   redisUrl?: string | undefined;
 }
 
@@ -40,6 +48,29 @@ export const PRESET_NAMES: readonly PresetName[] = ['prodoscore', 'bio-prodict',
 export type Env = Record<string, string | undefined>;
 
 const PREFIX = 'PRODO_AUTH_';
+
+/** Every variable configFromEnv reads, without the prefix; any other `PRODO_AUTH_*` is refused as a likely typo. */
+const VARIABLES: readonly string[] = [
+  'PRESET',
+  'GRANT',
+  'TOKEN_URL',
+  'AUTHORIZE_URL',
+  'REFRESH_URL',
+  'BASE_URL',
+  'API_URL',
+  'CLIENT_ID',
+  'CLIENT_SECRET',
+  'CLIENT_AUTH',
+  'USERNAME',
+  'PASSWORD',
+  'TWO_FACTOR',
+  'SCOPE',
+  'REDIRECT_URI',
+  'TOKEN',
+  'SESSION_SECRET',
+  'REDIS_URL',
+];
+const URL_VARIABLES: readonly string[] = ['TOKEN_URL', 'AUTHORIZE_URL', 'REFRESH_URL', 'API_URL', 'BASE_URL', 'REDIRECT_URI'];
 
 // Option names, as grant validation reports them, and the variables that carry them.
 const VARIABLE_OF: Record<string, string> = {
@@ -101,11 +132,25 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
     issues.push({ path: PREFIX + name, message });
   };
 
+  // Names only, never values: a misspelled PRODO_AUTH_CLIENT_SECRET holds a secret.
+  const known = VARIABLES.map((name) => PREFIX + name);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith(PREFIX) && env[name] !== undefined && !known.includes(name)) {
+      issues.push({ path: name, message: `is not a prodo-auth variable${didYouMean(name, known)}` });
+    }
+  }
+
   const preset = get('PRESET');
-  const presetGrants = preset === undefined ? undefined : PRESET_GRANTS[preset as PresetName];
-  if (preset !== undefined && presetGrants === undefined) issue('PRESET', `must be one of ${PRESET_NAMES.join(', ')}`);
+  const presetGrants = preset === undefined ? undefined : Object.hasOwn(PRESET_GRANTS, preset) ? PRESET_GRANTS[preset as PresetName] : undefined;
+  const unknownPreset = preset !== undefined && presetGrants === undefined;
+  if (unknownPreset) issue('PRESET', `must be one of ${PRESET_NAMES.join(', ')}`);
   let grantName = get('GRANT');
-  if (presetGrants !== undefined) {
+  if (unknownPreset) {
+    // Which grants and variables apply depends on the preset: one issue, not a cascade.
+    if (grantName !== undefined && !(GRANT_NAMES as readonly string[]).includes(grantName)) {
+      issue('GRANT', `must be one of ${GRANT_NAMES.join(', ')}`);
+    }
+  } else if (presetGrants !== undefined) {
     const supported = Object.keys(presetGrants);
     grantName ??= preset === 'prodoscore' && get('TOKEN') !== undefined ? 'static' : supported[0];
     if (!supported.includes(grantName!)) issue('GRANT', `must be one of ${supported.join(', ')} with PRODO_AUTH_PRESET=${preset}`);
@@ -121,9 +166,13 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
   if (clientAuth !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuth)) {
     issue('CLIENT_AUTH', `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
   }
-  for (const name of ['TOKEN_URL', 'AUTHORIZE_URL', 'REFRESH_URL', 'API_URL', 'BASE_URL', 'REDIRECT_URI']) {
+  for (const name of URL_VARIABLES) {
     const v = get(name);
-    if (v !== undefined && !URL.canParse(v)) issue(name, 'must be an absolute URL');
+    if (v === undefined) continue;
+    if (!URL.canParse(v)) issue(name, 'must be an absolute URL');
+    else if (new URL(v).username !== '' || new URL(v).password !== '') {
+      issue(name, 'must not contain a user name or password (user:pass@host): use the credential variables');
+    }
   }
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) issue('REDIS_URL', 'must be a redis:// or rediss:// URL');
@@ -132,7 +181,7 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
     issue('SESSION_SECRET', `must be at least ${MIN_SESSION_SECRET} characters`);
   }
   const grant = grantName as GrantName;
-  const required = presetGrants === undefined ? REQUIRED[grant] : presetGrants[grant];
+  const required = unknownPreset ? [] : presetGrants === undefined ? REQUIRED[grant] : presetGrants[grant];
   const context = preset === undefined ? `PRODO_AUTH_GRANT=${grant}` : `PRODO_AUTH_PRESET=${preset}`;
   for (const name of required ?? []) if (get(name) === undefined) issue(name, `is required for ${context}`);
   if (issues.length > 0) throw new ConfigError('Invalid PRODO_AUTH_* environment', dedupe(issues));
@@ -144,18 +193,40 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
         ? { grant: buildGrant(grant, get, clientAuth as ClientAuthMethod | undefined), apiUrl: get('API_URL') }
         : buildPreset(preset as PresetName, grant, get);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const mapped = error.issues.map((i) => ({ path: PREFIX + (VARIABLE_OF[i.path] ?? i.path), message: i.message }));
+    // A code check, not instanceof: the grants may come from another copy of this package.
+    if (!isProdoAuthError(error) || error.code !== ErrorCode.CONFIG) throw error;
+    const mapped = ((error as ConfigError).issues ?? []).map((i) => {
+      const [field = '', ...rest] = i.path.split('.');
+      const variable = VARIABLE_OF[field];
+      return { path: variable === undefined ? i.path : [PREFIX + variable, ...rest].join('.'), message: i.message };
+    });
     throw new ConfigError('Invalid PRODO_AUTH_* environment', mapped);
   }
   const config: ProdoAuthConfig = {
     ...built,
     mode: grant === 'authorization_code' ? 'user' : 'service',
     redirectUri: get('REDIRECT_URI'),
-    redisUrl,
   };
-  Object.defineProperty(config, 'sessionSecret', { value: sessionSecret, enumerable: false });
+  hide(config, 'sessionSecret', sessionSecret);
+  hide(config, 'redisUrl', redisUrl);
   return config;
+}
+
+/**
+ * Puts a secret-bearing setting on the config as a non-enumerable accessor: readable and
+ * writable as a property, but absent from `Object.keys`, spreads, JSON and `util.inspect` (even
+ * with `showHidden`, which prints `[Getter/Setter]`, not the value).
+ */
+function hide(config: ProdoAuthConfig, key: 'sessionSecret' | 'redisUrl', initial: string | undefined): void {
+  let value = initial;
+  Object.defineProperty(config, key, {
+    enumerable: false,
+    configurable: true,
+    get: () => value,
+    set: (next: string | undefined) => {
+      value = next;
+    },
+  });
 }
 
 function buildGrant(grant: GrantName, get: (name: string) => string | undefined, clientAuth?: ClientAuthMethod): Grant {
@@ -227,7 +298,7 @@ function buildPreset(preset: PresetName, grant: GrantName, get: (name: string) =
         : procurios.clientCredentials(common);
     }
     case 'petrosoft':
-      return petrosoft({ login: get('USERNAME')!, password: get('PASSWORD')!, baseUrl: get('BASE_URL')! });
+      return petrosoft({ login: get('USERNAME')!, password: get('PASSWORD')!, baseUrl: get('BASE_URL')!, apiUrl });
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Error classes and their stable codes. Every message is built from redacted text only: no error
- * of this package ever carries a password, client secret, access or refresh token.
+ * of this package ever carries a password, client secret, access or refresh token, and a foreign
+ * error (undici's, a socket's) is never attached as `cause` as it is, only as a sanitized copy.
  */
+import { redactPatterns } from './redact.js';
 
 /** Stable error codes; match on these, not on messages. */
 export const ErrorCode = {
@@ -11,7 +13,7 @@ export const ErrorCode = {
   OAUTH: 'ERR_PRODO_AUTH_OAUTH',
   /** The token endpoint answered with an HTTP error that is not an OAuth error body. */
   HTTP_STATUS: 'ERR_PRODO_AUTH_HTTP_STATUS',
-  /** The token endpoint could not be reached, or the connection broke. */
+  /** The token endpoint (or, for an outbound call, the API) could not be reached, or the connection broke. */
   NETWORK: 'ERR_PRODO_AUTH_NETWORK',
   /** The token request did not complete within `timeoutMs`. */
   TIMEOUT: 'ERR_PRODO_AUTH_TIMEOUT',
@@ -19,6 +21,8 @@ export const ErrorCode = {
   RESPONSE_TOO_LARGE: 'ERR_PRODO_AUTH_RESPONSE_TOO_LARGE',
   /** The token endpoint's response was not a valid token response (not JSON, HTML, wrong types). */
   INVALID_RESPONSE: 'ERR_PRODO_AUTH_INVALID_RESPONSE',
+  /** A token store returned a value that is not a stored token set (another version, a stray key). */
+  INVALID_STORED_VALUE: 'ERR_PRODO_AUTH_INVALID_STORED_VALUE',
   /** No valid token and no way to get one without the user: log in again. */
   REAUTHENTICATION_REQUIRED: 'ERR_PRODO_AUTH_REAUTHENTICATION_REQUIRED',
   /** The client was closed. */
@@ -30,10 +34,54 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const BRAND = Symbol.for('prodo-auth.error');
+const SANITIZED = Symbol.for('prodo-auth.sanitized-cause');
+/** How deep a foreign cause chain is copied; what lies beyond is dropped. */
+const MAX_CAUSE_DEPTH = 4;
 
 export interface ProdoAuthErrorOptions {
   code?: ErrorCode;
+  /**
+   * The error that led to this one. A prodo-auth error is kept as it is; any other error is
+   * replaced by a sanitized copy (see {@link sanitizeCause}); a value that is not an error is dropped.
+   */
   cause?: unknown;
+}
+
+/**
+ * A secret-free copy of a foreign error, for use as a `cause`: its `name`, its `code` when that is
+ * a string, its message redacted, its stack frames, and its own cause sanitized the same way, to a
+ * bounded depth. Nothing else is copied: undici's parser error keeps the request as sent (Basic
+ * credentials, the form body with the password) in `data`, and `util.inspect` prints every own
+ * property. Prodo-auth errors (of any copy of the package) are returned as they are; anything that
+ * is not an Error gives undefined.
+ *
+ * @param error - the error to copy
+ * @param redactText - redaction for the message; the default masks token-shaped strings only, so
+ *   pass one that knows the request's secrets when there is one
+ */
+export function sanitizeCause(
+  error: unknown,
+  redactText: (text: string) => string = redactPatterns,
+  depth = 0,
+): Error | undefined {
+  if (isProdoAuthError(error) || isSanitized(error)) return error as Error;
+  if (!(error instanceof Error) || depth >= MAX_CAUSE_DEPTH) return undefined;
+  const message = redactText(typeof error.message === 'string' ? error.message : '');
+  const cause = sanitizeCause(error.cause, redactText, depth + 1);
+  const copy = new Error(message, cause === undefined ? undefined : { cause });
+  const name = typeof error.name === 'string' ? error.name : 'Error';
+  Object.defineProperty(copy, 'name', { value: name, configurable: true, writable: true });
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.defineProperty(copy, 'code', { value: code, enumerable: true });
+  // The frames say where it failed; the first line of a stack repeats the unredacted message.
+  const frames = typeof error.stack === 'string' ? error.stack.split('\n').filter((l) => /^\s+at /.test(l)) : [];
+  copy.stack = [`${name}: ${message}`, ...frames].join('\n');
+  Object.defineProperty(copy, SANITIZED, { value: true });
+  return copy;
+}
+
+function isSanitized(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[SANITIZED] === true;
 }
 
 /** Base class of every error thrown by prodo-auth. */
@@ -42,7 +90,8 @@ export class ProdoAuthError extends Error {
   readonly code: ErrorCode;
 
   constructor(message: string, options: ProdoAuthErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const cause = sanitizeCause(options.cause);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
     this.code = options.code ?? ErrorCode.CONFIG;
     Object.defineProperty(this, BRAND, { value: true });
@@ -82,6 +131,8 @@ export interface OAuthErrorOptions {
   errorDescription?: string | undefined;
   errorUri?: string | undefined;
   status: number;
+  /** The token endpoint that answered (origin and path), for the message. */
+  where?: string | undefined;
   cause?: unknown;
 }
 
@@ -101,7 +152,8 @@ export class OAuthError extends ProdoAuthError {
 
   constructor(options: OAuthErrorOptions) {
     const description = options.errorDescription ? `: ${options.errorDescription}` : '';
-    super(`${options.error}${description} (HTTP ${options.status})`, { code: ErrorCode.OAUTH, cause: options.cause });
+    const prefix = options.where ? `Token endpoint ${options.where} answered with OAuth error ` : '';
+    super(`${prefix}${options.error}${description} (HTTP ${options.status})`, { code: ErrorCode.OAUTH, cause: options.cause });
     this.error = options.error;
     this.errorDescription = options.errorDescription;
     this.errorUri = options.errorUri;

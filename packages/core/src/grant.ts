@@ -69,6 +69,8 @@ export async function sendForm(ctx: GrantContext, req: FormRequest): Promise<Tra
     headers,
     body: req.params.toString(),
     singleUse: req.singleUse ?? false,
+    // The request's own secrets too: the client authentication may have added a header or param.
+    secrets: new SecretSet().merge(ctx.secrets).merge(req.clientAuth?.secrets),
   });
 }
 

@@ -3,15 +3,34 @@ import type { StoredTokenSet } from './token-set.js';
 /**
  * Where token clients keep their tokens. `memoryStore()` serves one process; a shared store (Redis)
  * lets a fleet share tokens, and its `withLock` makes one refresh serve the whole fleet.
+ *
+ * What a store shared by several clients (processes, or clients in one process) must provide:
+ * - `get` returns what the last `set` for the key stored, as every sharer sees it (no stale
+ *   replica reads), or undefined once it expired or was deleted; values round-trip as JSON.
+ *   A value of the wrong shape is reported as a `store_error`, deleted and read as a miss.
+ * - `withLock` for the guarantee of one token request per expiry and of a refresh token never
+ *   presented twice: it must exclude every other holder of the same key across all sharers until
+ *   `fn` settles or `ttlMs` passes. Without it, the client records its claim on a refresh in the
+ *   entry, waits 50 ms and re-reads before presenting the refresh token; of clients that raced,
+ *   the one whose claim survived refreshes and the others wait for its result. That is safe only
+ *   while a store's writes land within those 50 ms; a store that cannot promise it must offer
+ *   `withLock`.
+ * - Before presenting a refresh token, the client overwrites the entry with the same tokens minus
+ *   the refresh token, so that a client that dies or fails to write its result never leaves a spent
+ *   refresh token for another to send again. When that write fails, the refresh token is not
+ *   presented at all: the client uses its primary credentials (or reports that the user must log in)
+ *   and keeps the refresh token for when the store is back.
  */
 export interface TokenStore {
+  /** The value under `key`, or undefined (null is read as undefined too). */
   get(key: string): Promise<StoredTokenSet | undefined>;
   /** Stores a value for `ttlMs` milliseconds (`Infinity`: until deleted or evicted). */
   set(key: string, value: StoredTokenSet, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
   /**
    * Runs `fn` while holding a lock on `key` that expires after `ttlMs`, so that only one holder
-   * at a time, across every process sharing the store, requests tokens for that key.
+   * at a time, across every process sharing the store, requests tokens for that key. A store
+   * shared by several clients should offer it: see {@link TokenStore}.
    */
   withLock?<T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
 }

@@ -3,15 +3,16 @@
  * before expiry, makes one request however many callers wait, and never spends a refresh token
  * twice.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dispatcher, RequestInit, Response } from 'undici';
-import { ConfigError, ErrorCode, ProdoAuthError, ReauthenticationRequiredError, TokenEndpointError } from './errors.js';
+import { ConfigError, ErrorCode, isProdoAuthError, ProdoAuthError, ReauthenticationRequiredError } from './errors.js';
 import type { Grant, GrantContext } from './grant.js';
 import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
 import { clientFetch } from './outbound/client-fetch.js';
 import { SecretSet } from './redact.js';
 import { memoryStore, type TokenStore } from './store.js';
-import { TokenSet } from './token-set.js';
+import { TokenSet, type StoredTokenSet } from './token-set.js';
 import { Transport, type RetryOptions } from './transport.js';
 import { parseTokenClientOptions } from './token-client-options.js';
 
@@ -141,6 +142,22 @@ const REMEMBERED_TOKENS = 6;
 const SPENT_REFRESH_TOKENS = 32;
 const BACKGROUND_RETRY_MIN_MS = 1000;
 const BACKGROUND_RETRY_MAX_MS = 30_000;
+/**
+ * Without `withLock`, how long a client waits after recording its claim on a refresh before
+ * checking that no other client overwrote it: longer than any store takes to land a write.
+ */
+const CLAIM_SETTLE_MS = 50;
+/** How often a client re-reads the store while another client holds the claim on a refresh. */
+const CLAIM_POLL_MS = 25;
+
+/** A validated store entry, and the claim of the client presenting its refresh token, if any. */
+interface StoreEntry {
+  tokenSet: TokenSet;
+  claim: { id: string; expiresAt: number } | undefined;
+}
+
+/** How recording a refresh token as spent went: see `#claimRefresh`. */
+type Claim = { kind: 'recorded' } | { kind: 'unrecorded' } | { kind: 'lost'; entry: StoreEntry | undefined };
 
 class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements TokenClient {
   readonly grantType: string;
@@ -164,6 +181,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   #inflight: Promise<TokenSet> | undefined;
   #nextBackgroundAt = 0;
   #backgroundFailures = 0;
+  /** Tokens that arrived already due for refresh are served until then rather than re-requested. */
+  #staleUntil = 0;
+  #staleFailures = 0;
+  /** The id of this client's latest claim on a stored refresh token. */
+  #ownClaim: string | undefined;
   #closed = false;
 
   constructor(options: TokenClientOptions) {
@@ -197,6 +219,8 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     const current = this.#current;
     const now = Date.now();
     if (current !== undefined && now < this.#refreshAt) return Promise.resolve(current);
+    // The server keeps issuing tokens that are stale on arrival: back off instead of one request per call.
+    if (current !== undefined && now < this.#staleUntil) return Promise.resolve(current);
     if (current !== undefined && now < this.#expiresAt) {
       this.#refreshInBackground(now);
       return Promise.resolve(current);
@@ -241,6 +265,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   }
 
   async setTokenSet(tokenSet: TokenSet): Promise<void> {
+    tokenSet = TokenSet.from(tokenSet);
     this.#accept(tokenSet, 'set');
     await this.#write(tokenSet);
   }
@@ -311,33 +336,61 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   }
 
   async #acquireFromStoreOrServer(): Promise<TokenSet> {
-    const stored = await this.#read();
-    if (stored !== undefined && this.#isNewer(stored)) this.#accept(stored, 'store');
-    const current = this.#current;
+    const entry = await this.#read();
+    this.#take(entry);
+    const other = entry?.claim !== undefined && entry.claim.id !== this.#ownClaim ? entry.claim : undefined;
+    if (other !== undefined && !(this.#current !== undefined && this.#current.issuedAt > entry!.tokenSet.issuedAt)) {
+      // Another client is presenting this entry's refresh token: serve the still-valid access
+      // token, or wait for that client's result, which beats a new login.
+      if (this.#current !== undefined && Date.now() < this.#expiresAt) return this.#current;
+      await this.#awaitClaim(other);
+    }
+    let current = this.#current;
     if (current !== undefined && Date.now() < this.#refreshAt) return current;
 
     let refreshError: unknown;
     const refresh = this.#grant.refresh?.bind(this.#grant);
     if (current?.canRefresh() && refresh !== undefined && !this.#spent.includes(current.refreshToken!)) {
       const refreshToken = current.refreshToken!;
-      try {
-        return await this.#request('refresh', (ctx) => refresh(ctx, current), refreshToken);
-      } catch (error) {
-        // Never sent: the refresh token is unspent and the server unreachable; a new login would fail too.
-        if (error instanceof TokenEndpointError && !error.requestSent) {
-          this.#unspend(refreshToken);
-          throw error;
-        }
-        refreshError = error;
-        this.emit('refresh_error', {
-          grant: this.grantType,
-          error,
-          servingCurrentToken: Date.now() < this.#expiresAt,
-        });
-        if (this.#current === current) {
-          const spent = current.with({ refreshToken: undefined, refreshExpiresAt: undefined });
-          this.#setCurrent(spent);
-          await this.#write(spent);
+      const claim = await this.#claimRefresh(current);
+      if (claim.kind === 'lost') {
+        // Another client sharing the store is presenting it: never send it too, wait for its result.
+        this.#markSpent(refreshToken);
+        this.#take(claim.entry);
+        if (Date.now() < this.#expiresAt) return this.#current!;
+        if (claim.entry?.claim !== undefined) await this.#awaitClaim(claim.entry.claim);
+        current = this.#current;
+        if (current !== undefined && Date.now() < this.#refreshAt) return current;
+      } else if (claim.kind === 'unrecorded') {
+        // The store still holds it and could not be told it is spent: another client could send it
+        // again, so keep it unused here (for when the store is back) and do without it.
+        refreshError = new ProdoAuthError(
+          'The refresh token was not used: the token store could not record it as spent, so another client sharing the store might send it again (see the store_error event)',
+          { code: ErrorCode.REAUTHENTICATION_REQUIRED },
+        );
+      } else {
+        const presented = current;
+        try {
+          return await this.#request('refresh', (ctx) => refresh(ctx, presented), refreshToken);
+        } catch (error) {
+          // Never sent: the refresh token is unspent and the server unreachable; a new login would fail too.
+          if (isProdoAuthError(error) && (error as { requestSent?: unknown }).requestSent === false) {
+            this.#unspend(refreshToken);
+            // The store was told it is spent; give it back so that it is not lost if this process ends.
+            if (this.#current === presented) await this.#write(presented);
+            throw error;
+          }
+          refreshError = error;
+          this.emit('refresh_error', {
+            grant: this.grantType,
+            error,
+            servingCurrentToken: Date.now() < this.#expiresAt,
+          });
+          if (this.#current === presented) {
+            const spent = presented.with({ refreshToken: undefined, refreshExpiresAt: undefined });
+            this.#setCurrent(spent);
+            await this.#write(spent, presented.refreshExpiresAt ?? Infinity);
+          }
         }
       }
     }
@@ -350,6 +403,56 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     );
   }
 
+  /**
+   * Records in the store that `current`'s refresh token is about to be presented, before it is: if
+   * this client then dies, or its write of the result fails, no other client finds the spent token
+   * there and sends it again. The still-valid access token stays. When the record cannot be
+   * written, the token is not presented (`unrecorded`). Without `withLock`, the record carries a
+   * random claim, re-read after a pause: of clients that raced to claim, only the one whose claim
+   * survived presents the token; the others wait for its result (`lost`).
+   */
+  async #claimRefresh(current: TokenSet): Promise<Claim> {
+    const locked = this.#store.withLock !== undefined;
+    const now = Date.now();
+    const id = randomUUID();
+    const marker: StoredTokenSet = current.with({ refreshToken: undefined, refreshExpiresAt: undefined }).toStored();
+    if (!locked) marker.refreshClaim = { id, expiresAt: now + this.#transport.timeoutMs + 1000 };
+    try {
+      // As long as the entry it replaces: a client that still holds the refresh token in memory
+      // must find the record, not a miss, until that token expires anyway.
+      await this.#store.set(this.#key, marker, (current.refreshExpiresAt ?? Infinity) - now);
+    } catch (error) {
+      this.emit('store_error', { operation: 'set', error });
+      return { kind: 'unrecorded' };
+    }
+    if (locked) return { kind: 'recorded' };
+    this.#ownClaim = id;
+    await sleep(CLAIM_SETTLE_MS);
+    const seen = await this.#read();
+    return seen?.claim?.id === id ? { kind: 'recorded' } : { kind: 'lost', entry: seen };
+  }
+
+  /** Polls the store until another client's claim on the refresh ends (its result lands) or lapses. */
+  async #awaitClaim(claim: { id: string; expiresAt: number }): Promise<void> {
+    const deadline = performance.now() + Math.max(0, claim.expiresAt - Date.now());
+    while (!this.#closed && performance.now() < deadline) {
+      await sleep(CLAIM_POLL_MS);
+      const entry = await this.#read();
+      this.#take(entry);
+      if (entry?.claim?.id !== claim.id) return;
+    }
+  }
+
+  /** Caches a store entry if it is newer than what this client holds. */
+  #take(entry: StoreEntry | undefined): void {
+    if (entry !== undefined && this.#isNewer(entry.tokenSet)) this.#accept(entry.tokenSet, 'store');
+  }
+
+  #markSpent(refreshToken: string): void {
+    this.#spent.push(refreshToken);
+    if (this.#spent.length > SPENT_REFRESH_TOKENS) this.#spent.shift();
+  }
+
   /** Sends one token request through the grant, records it, and caches the result. */
   async #request(
     kind: TokenRequestEvent['kind'],
@@ -358,13 +461,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   ): Promise<TokenSet> {
     if (this.#closed) throw closedError();
     const started = performance.now();
-    if (spending !== undefined) {
-      this.#spent.push(spending);
-      if (this.#spent.length > SPENT_REFRESH_TOKENS) this.#spent.shift();
-    }
+    if (spending !== undefined) this.#markSpent(spending);
     let tokenSet: TokenSet;
     try {
-      tokenSet = await send({ transport: this.#transport, secrets: this.#secrets });
+      // A grant of another copy of this package returns that copy's TokenSet: take its public surface.
+      tokenSet = TokenSet.from(await send({ transport: this.#transport, secrets: this.#secrets }));
     } catch (error) {
       this.#emitRequest(kind, started, error);
       throw this.#closed ? closedError(error) : error;
@@ -377,8 +478,36 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     }
     if (this.#closed) throw closedError();
     this.#accept(tokenSet, kind);
+    this.#backOffIfStale(tokenSet);
     await this.#write(tokenSet);
     return tokenSet;
+  }
+
+  /**
+   * A token already due for refresh when it arrives (its JWT `exp` is in the past by this clock, or
+   * its lifetime is shorter than the request took) would cost one request per call. It is served
+   * instead (the API decides: most often the clocks disagree) while the next request waits 1 s,
+   * doubling to 30 s, like the background refresh; a token that arrives fresh resets it.
+   */
+  #backOffIfStale(tokenSet: TokenSet): void {
+    const now = Date.now();
+    if (now < this.#refreshAt) {
+      this.#staleFailures = 0;
+      this.#staleUntil = 0;
+      return;
+    }
+    const delay = Math.min(BACKGROUND_RETRY_MIN_MS * 2 ** this.#staleFailures++, BACKGROUND_RETRY_MAX_MS);
+    this.#staleUntil = now + delay;
+    const expired = tokenSet.isExpired(now);
+    this.emit('refresh_error', {
+      grant: this.grantType,
+      error: new ProdoAuthError(
+        `The token endpoint issued an access token that is ${expired ? 'already expired' : 'already due for refresh'} by this machine's clock; ` +
+          `it is used as it is and the next token request waits ${delay / 1000} s. Check the clocks, the token's expires_in (and its unit) and its JWT exp`,
+        { code: ErrorCode.INVALID_RESPONSE },
+      ),
+      servingCurrentToken: true,
+    });
   }
 
   #unspend(refreshToken: string): void {
@@ -432,19 +561,42 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     );
   }
 
-  async #read(): Promise<TokenSet | undefined> {
+  /**
+   * The store's entry, validated: a value of the wrong shape (another version, a bug, a stray key)
+   * is reported as a store_error, deleted, and read as a miss.
+   */
+  async #read(): Promise<StoreEntry | undefined> {
+    let value: unknown;
     try {
-      const stored = await this.#store.get(this.#key);
-      return stored === undefined ? undefined : TokenSet.fromStored(stored);
+      value = await this.#store.get(this.#key);
     } catch (error) {
       this.emit('store_error', { operation: 'get', error });
       return undefined;
     }
+    // Some stores answer a missing key with null.
+    if (value === undefined || value === null) return undefined;
+    let tokenSet: TokenSet;
+    try {
+      tokenSet = TokenSet.fromStored(value);
+    } catch (error) {
+      this.emit('store_error', { operation: 'get', error });
+      try {
+        await this.#store.delete(this.#key);
+      } catch (deleteError) {
+        this.emit('store_error', { operation: 'delete', error: deleteError });
+      }
+      return undefined;
+    }
+    const claim = (value as StoredTokenSet).refreshClaim ?? undefined;
+    const live = claim !== undefined && Date.now() < claim.expiresAt;
+    return { tokenSet, claim: live ? claim : undefined };
   }
 
-  async #write(tokenSet: TokenSet): Promise<void> {
+  /** Writes the current set; `keepUntil` keeps it at least that long (the record of a spent refresh token). */
+  async #write(tokenSet: TokenSet, keepUntil = 0): Promise<void> {
     const now = Date.now();
-    const until = tokenSet.canRefresh(now) ? (tokenSet.refreshExpiresAt ?? Infinity) : (tokenSet.expiresAt ?? Infinity);
+    const lifetime = tokenSet.canRefresh(now) ? (tokenSet.refreshExpiresAt ?? Infinity) : (tokenSet.expiresAt ?? Infinity);
+    const until = Math.max(lifetime, keepUntil);
     const operation = until <= now ? 'delete' : 'set';
     try {
       if (operation === 'delete') await this.#store.delete(this.#key);
@@ -453,6 +605,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
       this.emit('store_error', { operation, error });
     }
   }
+}
+
+// Not unref'd: a caller awaits the token, and the claim's expiry bounds the wait.
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function closedError(cause?: unknown): ProdoAuthError {

@@ -2,8 +2,6 @@
  * The one shared "interpret" step: every grant sends its request its own way, then hands the
  * response here to be validated and normalised into a TokenSet or a typed error.
  */
-import { decodeJwt } from 'jose';
-import { z } from 'zod';
 import { ErrorCode, OAuthError, TokenEndpointError } from './errors.js';
 import type { SecretSet } from './redact.js';
 import { TokenSet } from './token-set.js';
@@ -27,33 +25,112 @@ export interface ProcessOptions {
 }
 
 const EXCERPT_LENGTH = 200;
+/**
+ * How much of a body is redacted for an excerpt. Redaction runs before the excerpt is cut (a cut
+ * could hide part of a secret from the match), so it is bounded for a large body: the tail of the
+ * window, where a secret may have been cut in two, is dropped after redaction.
+ */
+const REDACTION_WINDOW = 16_384;
+const WINDOW_TAIL = 8_192;
 
-// Lifetimes: a number, or a numeric string (some servers send "3600"); null is treated as absent.
-const lifetime = z
-  .union([z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number').transform(Number)])
-  .refine((n) => Number.isFinite(n) && n >= 0, 'must be a non-negative number of seconds')
-  .nullish();
+/**
+ * RFC 6750 section 2.1 b64token: what an access token may be, so that `Authorization: Bearer`
+ * can carry it. A control character in it would break the header and print the token.
+ */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** RFC 6749 appendix A.17: a refresh token is VSCHAR, visible ASCII and space. */
+const VSCHAR = /^[\x20-\x7e]+$/;
+const NUMERIC = /^\s*-?\d+(\.\d+)?\s*$/;
 
-const tokenResponseSchema = z.looseObject({
-  access_token: z.string().min(1, 'must be a non-empty string'),
-  token_type: z.string().min(1).nullish(),
-  expires_in: lifetime,
-  refresh_token: z.string().min(1).nullish(),
-  refresh_expires_in: lifetime,
-  scope: z.union([z.string(), z.array(z.string()).transform((a) => a.join(' '))]).nullish(),
-});
+/** The fields of a token response, validated. */
+interface TokenResponseFields {
+  access_token: string;
+  token_type: string | undefined;
+  expires_in: number | undefined;
+  refresh_token: string | undefined;
+  refresh_expires_in: number | undefined;
+  scope: string | undefined;
+}
 
-const oauthErrorSchema = z.looseObject({
-  error: z.string().min(1),
-  error_description: z.string().nullish(),
-  error_uri: z.string().nullish(),
-});
+type Checked<T> = { value: T } | { issue: string };
 
-/** The `exp` of a JWT in epoch ms, or undefined when the token is not a JWT or has no `exp`. */
+// A lifetime is a number, or a numeric string (some servers send "3600"); null is treated as absent.
+function lifetime(value: unknown): Checked<number | undefined> {
+  if (value === undefined || value === null) return { value: undefined };
+  if (typeof value !== 'number' && !(typeof value === 'string' && NUMERIC.test(value))) return { issue: 'expected a number' };
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? { value: n } : { issue: 'must be a non-negative number of seconds' };
+}
+
+function optionalString(value: unknown): Checked<string | undefined> {
+  if (value === undefined || value === null) return { value: undefined };
+  if (typeof value !== 'string') return { issue: 'expected a string' };
+  return value.length > 0 ? { value } : { issue: 'must be a non-empty string' };
+}
+
+/**
+ * Checks the fields of a token response by hand: the few that matter, with messages of the shape
+ * `field message` that name the field and never its value. Other fields pass through in `raw`.
+ */
+function checkTokenResponse(body: unknown): { data: TokenResponseFields } | { issues: string[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { issues: ['(body) expected an object'] };
+  const v = body as Record<string, unknown>;
+  const issues: string[] = [];
+  const take = <T>(field: string, checked: Checked<T>): T | undefined => {
+    if ('issue' in checked) {
+      issues.push(`${field} ${checked.issue}`);
+      return undefined;
+    }
+    return checked.value;
+  };
+
+  let accessToken: string | undefined;
+  if (typeof v.access_token !== 'string' || v.access_token.length === 0) {
+    issues.push(`access_token must be a non-empty string`);
+  } else if (!B64TOKEN.test(v.access_token)) {
+    issues.push('access_token has characters RFC 6750 does not allow in a bearer token (only letters, digits and -._~+/ then =)');
+  } else {
+    accessToken = v.access_token;
+  }
+  const tokenType = take('token_type', optionalString(v.token_type));
+  const expiresIn = take('expires_in', lifetime(v.expires_in));
+  let refreshToken = take('refresh_token', optionalString(v.refresh_token));
+  if (refreshToken !== undefined && !VSCHAR.test(refreshToken)) {
+    issues.push('refresh_token has characters RFC 6749 does not allow (only visible ASCII and spaces)');
+    refreshToken = undefined;
+  }
+  const refreshExpiresIn = take('refresh_expires_in', lifetime(v.refresh_expires_in));
+  let scope: string | undefined;
+  if (Array.isArray(v.scope)) {
+    if (v.scope.every((s): s is string => typeof s === 'string')) scope = v.scope.join(' ');
+    else issues.push('scope expected a string or an array of strings');
+  } else if (v.scope !== undefined && v.scope !== null) {
+    if (typeof v.scope === 'string') scope = v.scope;
+    else issues.push('scope expected a string or an array of strings');
+  }
+  if (issues.length > 0 || accessToken === undefined) return { issues };
+  return {
+    data: {
+      access_token: accessToken,
+      token_type: tokenType,
+      expires_in: expiresIn,
+      refresh_token: refreshToken,
+      refresh_expires_in: refreshExpiresIn,
+      scope,
+    },
+  };
+}
+
+/**
+ * The `exp` of a JWT in epoch ms, or undefined when the token is not a JWT or has no `exp`.
+ * Reads the payload only, without verifying: expiry is a hint for when to refresh, never trust.
+ */
 export function jwtExpiry(token: string): number | undefined {
-  if (token.split('.').length !== 3) return undefined;
+  const parts = token.split('.');
+  if (parts.length !== 3 || !/^[A-Za-z0-9_-]+$/.test(parts[1]!)) return undefined;
   try {
-    const { exp } = decodeJwt(token);
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
+    const exp = (payload as { exp?: unknown } | null)?.exp;
     return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
   } catch {
     return undefined;
@@ -65,43 +142,96 @@ function earliest(...times: Array<number | undefined>): number | undefined {
   return known.length === 0 ? undefined : Math.min(...known);
 }
 
-// Redact before squashing whitespace or cutting: either could hide part of a secret from the match.
-function excerpt(text: string, secrets: SecretSet): string {
-  const flat = secrets.redact(text).replace(/\s+/g, ' ').trim();
-  return flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH)}...` : flat;
-}
+const HTML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
 
-function asOAuthError(res: TransportResponse, secrets: SecretSet): OAuthError | undefined {
-  const value = res.body.kind === 'json' || res.body.kind === 'form' ? res.body.value : undefined;
-  const parsed = oauthErrorSchema.safeParse(value);
-  if (!parsed.success) return undefined;
-  return new OAuthError({
-    error: secrets.redact(parsed.data.error).slice(0, EXCERPT_LENGTH),
-    errorDescription: parsed.data.error_description ? excerpt(parsed.data.error_description, secrets) : undefined,
-    errorUri: parsed.data.error_uri ? secrets.redact(parsed.data.error_uri) : undefined,
-    status: res.status,
+/** Decodes HTML character references, so that an entity-encoded secret is matched as itself. */
+function decodeHtmlEntities(text: string): string {
+  return text.replace(/&(?:#(\d{1,7})|#[xX]([0-9A-Fa-f]{1,6})|([A-Za-z]+));/g, (m, dec?: string, hex?: string, name?: string) => {
+    const code = dec !== undefined ? Number(dec) : hex !== undefined ? Number.parseInt(hex, 16) : undefined;
+    if (code !== undefined) return code <= 0x10ffff ? String.fromCodePoint(code) : m;
+    return HTML_ENTITIES[name!.toLowerCase()] ?? m;
   });
 }
 
-/** A non-OAuth error body of the `{ success: false, message }` shape some vendors use. */
-function vendorMessage(res: TransportResponse): string | undefined {
-  const v = res.body.kind === 'json' ? res.body.value : undefined;
-  if (typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string') {
-    return (v as { message: string }).message;
+// Redact before squashing whitespace or cutting: either could hide part of a secret from the match.
+function excerpt(text: string, secrets: SecretSet): string {
+  let redacted: string;
+  if (text.length > REDACTION_WINDOW) {
+    redacted = secrets.redact(text.slice(0, REDACTION_WINDOW));
+    redacted = redacted.slice(0, redacted.length - WINDOW_TAIL);
+  } else {
+    redacted = secrets.redact(text);
   }
-  return undefined;
+  const flat = redacted.replace(/\s+/g, ' ').trim();
+  return flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH)}...` : flat;
 }
+
+/**
+ * The text an excerpt is made from: the decoded value, so that escapes a server chose (`\/`,
+ * `\uXXXX`, HTML entities) cannot hide a secret from redaction.
+ */
+function decodedText(res: TransportResponse): string {
+  switch (res.body.kind) {
+    case 'json':
+      return JSON.stringify(res.body.value) ?? '';
+    case 'html':
+      return decodeHtmlEntities(res.body.text);
+    default:
+      return res.text;
+  }
+}
+
+/** The fields of an OAuth error body (RFC 6749 section 5.2), if the body is one. */
+function oauthErrorBody(res: TransportResponse): { error: string; description?: string; uri?: string } | undefined {
+  const value = res.body.kind === 'json' || res.body.kind === 'form' ? res.body.value : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { error, error_description: description, error_uri: uri } = value as Record<string, unknown>;
+  if (typeof error !== 'string' || error.length === 0) return undefined;
+  return {
+    error,
+    ...(typeof description === 'string' ? { description } : {}),
+    ...(typeof uri === 'string' ? { uri } : {}),
+  };
+}
+
+/**
+ * Whether an OAuth error body on this status is an OAuth error: RFC 6749 section 5.2 answers 400
+ * (401 for client authentication); Keycloak and Spring also use 401 for other codes, and some
+ * servers answer an error with 200. The same body on a 404 or a 500 is a wrong URL or a broken
+ * server, not a verdict on the credentials.
+ */
+const isOAuthErrorStatus = (status: number): boolean => status === 400 || status === 401 || (status >= 200 && status < 300);
 
 /** Turns an unsuccessful or unusable response into the matching typed error. */
 export function responseError(res: TransportResponse, options: ProcessOptions): OAuthError | TokenEndpointError {
   const { where, secrets } = options;
-  const oauth = asOAuthError(res, secrets);
-  if (oauth) return oauth;
-  const common = { status: res.status, requestSent: true, bodyExcerpt: excerpt(res.text, secrets) };
+  const oauth = oauthErrorBody(res);
+  if (oauth && isOAuthErrorStatus(res.status)) {
+    return new OAuthError({
+      error: excerpt(oauth.error, secrets),
+      errorDescription: oauth.description ? excerpt(oauth.description, secrets) : undefined,
+      errorUri: oauth.uri ? excerpt(oauth.uri, secrets) : undefined,
+      status: res.status,
+      where,
+    });
+  }
+  const common = { status: res.status, requestSent: true, bodyExcerpt: excerpt(decodedText(res), secrets) };
+  if (res.status >= 300 && res.status < 400) {
+    return new TokenEndpointError(
+      `Token endpoint ${where} answered HTTP ${res.status}, a redirect; token requests do not follow redirects (they would resend the credentials elsewhere): configure the final token URL`,
+      { ...common, code: ErrorCode.HTTP_STATUS },
+    );
+  }
   if (res.status < 200 || res.status >= 300) {
     const message = vendorMessage(res);
     const what =
-      res.body.kind === 'html' ? 'an HTML page' : message ? `"${excerpt(message, secrets)}"` : 'no OAuth error body';
+      res.body.kind === 'html'
+        ? 'an HTML page'
+        : oauth
+          ? `an OAuth-style error body ("${excerpt(oauth.error, secrets)}"), which is not an OAuth error on this status: check the token URL`
+          : message
+            ? `"${excerpt(message, secrets)}"`
+            : 'no OAuth error body';
     return new TokenEndpointError(`Token endpoint ${where} answered HTTP ${res.status} with ${what}`, {
       ...common,
       code: ErrorCode.HTTP_STATUS,
@@ -112,6 +242,15 @@ export function responseError(res: TransportResponse, options: ProcessOptions): 
     ...common,
     code: ErrorCode.INVALID_RESPONSE,
   });
+}
+
+/** A non-OAuth error body of the `{ success: false, message }` shape some vendors use. */
+function vendorMessage(res: TransportResponse): string | undefined {
+  const v = res.body.kind === 'json' ? res.body.value : undefined;
+  if (typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string') {
+    return (v as { message: string }).message;
+  }
+  return undefined;
 }
 
 /** Parses `{'key': 'value'}` by re-quoting its single-quoted strings; undefined when that fails too. */
@@ -141,9 +280,9 @@ export function processTokenResponse(res: TransportResponse, options: ProcessOpt
   if (!ok || (res.body.kind !== 'json' && res.body.kind !== 'form')) throw responseError(res, options);
   // Some servers answer an error with 200.
   if (typeof (res.body.value as { error?: unknown } | null)?.error === 'string') throw responseError(res, options);
-  const parsed = tokenResponseSchema.safeParse(res.body.value);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ');
+  const parsed = checkTokenResponse(res.body.value);
+  if ('issues' in parsed) {
+    const fields = parsed.issues.join('; ');
     throw new TokenEndpointError(`Token endpoint ${options.where} sent an invalid token response: ${fields}`, {
       code: ErrorCode.INVALID_RESPONSE,
       status: res.status,
@@ -154,7 +293,7 @@ export function processTokenResponse(res: TransportResponse, options: ProcessOpt
   const unitMs = options.expiresInUnit === 'minutes' ? 60_000 : 1000;
   const lifetimeMs = data.expires_in ? data.expires_in * unitMs : undefined;
   const refreshLifetimeMs = data.refresh_expires_in ? data.refresh_expires_in * unitMs : undefined;
-  const refreshToken = data.refresh_token ?? undefined;
+  const refreshToken = data.refresh_token;
   return new TokenSet({
     accessToken: data.access_token,
     tokenType: data.token_type ?? 'Bearer',
@@ -167,7 +306,7 @@ export function processTokenResponse(res: TransportResponse, options: ProcessOpt
             refreshLifetimeMs === undefined ? undefined : res.sentAt + refreshLifetimeMs,
             jwtExpiry(refreshToken),
           ),
-    scope: data.scope ?? undefined,
+    scope: data.scope,
     issuedAt: res.sentAt,
     raw: res.body.value as Record<string, unknown>,
   });

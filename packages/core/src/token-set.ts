@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { ErrorCode, ProdoAuthError } from './errors.js';
 import { REDACTED } from './redact.js';
 
 export interface TokenSetInit {
@@ -27,7 +28,44 @@ export interface StoredTokenSet {
   scope?: string | undefined;
   issuedAt: number;
   raw?: Record<string, unknown> | undefined;
+  /**
+   * Set while one client is presenting this entry's refresh token: the entry then holds no refresh
+   * token, and other clients wait for the result instead of logging in. Written by the token client.
+   */
+  refreshClaim?: { id: string; expiresAt: number } | undefined;
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+// A header-safe token: what `Authorization: Bearer <token>` can carry (visible ASCII and spaces).
+const isTokenString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '' && /^[\x20-\x7e]+$/.test(v);
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * What is wrong with a value a store returned, as field names and expectations only (never a
+ * value, since the value holds tokens). Empty when it is a valid StoredTokenSet. `null` counts as
+ * absent for the optional fields, as stores that serialise `undefined` to `null` write them.
+ */
+export function storedTokenSetIssues(value: unknown): string[] {
+  if (!isRecord(value)) return [`the value must be an object, not ${value === null ? 'null' : typeof value}`];
+  const issues: string[] = [];
+  const optional = (field: string, ok: (v: unknown) => boolean, expected: string): void => {
+    const v = value[field];
+    if (v !== undefined && v !== null && !ok(v)) issues.push(`${field} must be ${expected}`);
+  };
+  if (!isTokenString(value.accessToken)) issues.push('accessToken must be a non-empty string of visible ASCII');
+  if (typeof value.tokenType !== 'string' || value.tokenType === '') issues.push('tokenType must be a non-empty string');
+  if (!isTime(value.issuedAt)) issues.push('issuedAt must be a finite number (epoch ms)');
+  optional('expiresAt', isTime, 'a finite number (epoch ms)');
+  optional('refreshToken', isTokenString, 'a non-empty string of visible ASCII');
+  optional('refreshExpiresAt', isTime, 'a finite number (epoch ms)');
+  optional('scope', (v) => typeof v === 'string', 'a string');
+  optional('raw', isRecord, 'an object');
+  optional('refreshClaim', (v) => isRecord(v) && typeof v.id === 'string' && isTime(v.expiresAt), 'an object { id, expiresAt }');
+  return issues;
+}
+
+/** `null` (a store's `undefined`) becomes undefined. */
+const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
 /**
  * The tokens from one token response. Token values are readable through getters but never appear
@@ -100,8 +138,49 @@ export class TokenSet {
     };
   }
 
-  static fromStored(stored: StoredTokenSet): TokenSet {
-    return new TokenSet(stored);
+  /**
+   * Rebuilds a TokenSet from what a store returned, checking its shape first: a store shared with
+   * another version, or holding a stray value, must not make a client send `Bearer undefined`.
+   *
+   * @throws ProdoAuthError (`ErrorCode.INVALID_STORED_VALUE`) naming the bad fields, never a value.
+   */
+  static fromStored(stored: unknown): TokenSet {
+    return checkedTokenSet(
+      stored,
+      'The token store returned a value that is not a stored token set',
+      'Check that every client sharing the store writes this format (a store shared with another version or application, or a stray value under the key)',
+      ErrorCode.INVALID_STORED_VALUE,
+    );
+  }
+
+  /**
+   * This package's TokenSet for a token set made by any copy of it (a duplicate install, the CJS
+   * and ESM builds side by side): private fields only work within one copy, so a foreign one is
+   * read through its public getters only, and checked like a stored one.
+   *
+   * @throws ProdoAuthError (`ErrorCode.INVALID_RESPONSE`) naming the bad fields, never a value.
+   */
+  static from(tokenSet: TokenSet): TokenSet {
+    if (tokenSet instanceof TokenSet) return tokenSet;
+    const t = tokenSet as Partial<TokenSet> | null | undefined;
+    return checkedTokenSet(
+      t === null || typeof t !== 'object'
+        ? t
+        : {
+            accessToken: t.accessToken,
+            // A plain object from a JavaScript grant gets the constructor's defaults.
+            tokenType: t.tokenType ?? 'Bearer',
+            expiresAt: t.expiresAt,
+            refreshToken: t.refreshToken,
+            refreshExpiresAt: t.refreshExpiresAt,
+            scope: t.scope,
+            issuedAt: t.issuedAt ?? Date.now(),
+            raw: t.raw === undefined ? undefined : { ...t.raw },
+          },
+      'Not a valid token set (from a grant or setTokenSet)',
+      'A custom grant must resolve with a TokenSet whose accessToken is a non-empty string',
+      ErrorCode.INVALID_RESPONSE,
+    );
   }
 
   /** A description with the token values masked. */
@@ -116,6 +195,25 @@ export class TokenSet {
       issuedAt: this.issuedAt,
     };
   }
+}
+
+/** A TokenSet from a value that must have the stored shape, or a ProdoAuthError naming the bad fields. */
+function checkedTokenSet(value: unknown, what: string, fix: string, code: ErrorCode): TokenSet {
+  const issues = storedTokenSetIssues(value);
+  if (issues.length > 0) {
+    throw new ProdoAuthError(`${what}: ${issues.join('; ')}. ${fix}`, { code });
+  }
+  const s = value as StoredTokenSet;
+  return new TokenSet({
+    accessToken: s.accessToken,
+    tokenType: s.tokenType,
+    expiresAt: opt(s.expiresAt),
+    refreshToken: opt(s.refreshToken),
+    refreshExpiresAt: opt(s.refreshExpiresAt),
+    scope: opt(s.scope),
+    issuedAt: s.issuedAt,
+    raw: opt(s.raw),
+  });
 }
 
 // Defined outside the class body: a computed method name cannot be declared under isolatedDeclarations.

@@ -2,10 +2,15 @@
  * The HTTP transport for token requests: undici with keep-alive and proxy support, an overall
  * deadline, bounded retries with backoff and jitter, a response size cap, and body parsing that
  * never crashes on what a misbehaving server sends.
+ *
+ * undici is loaded on the first request, not when the package is imported: most of a cold
+ * start's cost is loading it, and a process that only builds a client pays nothing for it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { ErrorCode, TokenEndpointError } from './errors.js';
+import type { Dispatcher, Pool } from 'undici';
+import { ErrorCode, isProdoAuthError, sanitizeCause, TokenEndpointError } from './errors.js';
+import { loadUndici } from './load-undici.js';
+import type { SecretSet } from './redact.js';
 
 /** Retry policy for token requests. */
 export interface RetryOptions {
@@ -32,7 +37,12 @@ export interface TransportOptions {
    * @default 10000
    */
   timeoutMs?: number | undefined;
-  /** An undici dispatcher to send through (a proxy agent, a mock-free test agent, a custom pool). */
+  /**
+   * An undici dispatcher to send through (a proxy agent, a mock-free test agent, a custom pool).
+   * Token requests never follow redirects through it, whatever interceptors it has.
+   * @default an agent with keep-alive that honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY, except
+   *   for loopback hosts, which it always reaches directly
+   */
   dispatcher?: Dispatcher | undefined;
   /**
    * Largest response body accepted from the token endpoint, in bytes.
@@ -52,6 +62,8 @@ export interface TransportRequest {
    * it is resent only when it certainly never reached the server.
    */
   singleUse?: boolean;
+  /** The secrets the request carries, to redact from the message of a network error's cause. */
+  secrets?: SecretSet | undefined;
 }
 
 export type ResponseBody =
@@ -70,6 +82,9 @@ export interface TransportResponse {
   sentAt: number;
 }
 
+/** The code of a proxy that closed the tunnel before the token endpoint got a byte. */
+const PROXY_TUNNEL_FAILED = 'ERR_PROXY_TUNNEL_CLOSED';
+
 // Errors raised before a single byte reached the server: resending spends nothing.
 const NOT_SENT_CODES = new Set([
   'ECONNREFUSED',
@@ -78,7 +93,22 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+  PROXY_TUNNEL_FAILED,
 ]);
+
+/** Whether a host name is this machine: localhost, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function originHost(origin: unknown): string | undefined {
+  try {
+    return new URL(String(origin)).hostname;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The `code`s along an error's cause chain: undici wraps the socket error that tells what happened. */
 function errorCodesOf(error: unknown): string[] {
@@ -120,8 +150,9 @@ function parseBody(contentType: string, text: string): ResponseBody {
 export class Transport {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
-  readonly dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #given: Dispatcher | undefined;
+  /** The dispatcher this transport made, once the first request or getDispatcher() asked for it. */
+  #own: Promise<{ dispatcher: Dispatcher; close: () => Promise<void> }> | undefined;
   readonly #retries: number;
   readonly #minDelayMs: number;
   readonly #maxDelayMs: number;
@@ -133,26 +164,64 @@ export class Transport {
     this.#retries = options.retry?.retries ?? 2;
     this.#minDelayMs = options.retry?.minDelayMs ?? 100;
     this.#maxDelayMs = options.retry?.maxDelayMs ?? 2000;
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    // EnvHttpProxyAgent honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY, and is a keep-alive Agent
-    // when none is set.
-    this.dispatcher =
-      options.dispatcher ??
-      new EnvHttpProxyAgent({
-        keepAliveTimeout: 10_000,
-        connect: { timeout: Math.min(this.timeoutMs, 10_000) },
-      });
+    this.#given = options.dispatcher;
   }
 
-  /** Aborts every request in flight and closes the dispatcher this transport created. */
+  /** Aborts every request in flight and closes the dispatcher this transport created, if it made one. */
   async close(): Promise<void> {
     this.#closed.abort();
-    if (this.#ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+    const own = await this.#own?.catch(() => undefined);
+    await own?.close().catch(() => undefined);
   }
 
   /** The dispatcher requests go through: the caller's, or the proxy-aware agent this transport made. */
-  getDispatcher(): Promise<Dispatcher> {
-    return Promise.resolve(this.dispatcher);
+  async getDispatcher(): Promise<Dispatcher> {
+    if (this.#given !== undefined) return this.#given;
+    this.#own ??= this.#createDispatcher();
+    return (await this.#own).dispatcher;
+  }
+
+  async #createDispatcher(): Promise<{ dispatcher: Dispatcher; close: () => Promise<void> }> {
+    const { Agent, Client, EnvHttpProxyAgent, Pool } = await loadUndici();
+    // undici treats a socket closed during connect as recoverable and reconnects at once, for as
+    // long as a request waits: a proxy that accepts and closes every CONNECT then sees tens of
+    // thousands of them. Failing the waiting request instead hands the decision to the bounded
+    // retries of send().
+    const factory = (origin: string | URL, opts: Pool.Options): Dispatcher => {
+      const connect = opts.connect;
+      const bounded: Pool.Options =
+        typeof connect === 'function'
+          ? {
+              ...opts,
+              connect: (connectOptions, callback) =>
+                connect(connectOptions, (...args) => {
+                  const [error] = args;
+                  if (error === null || (error as { code?: unknown }).code !== 'UND_ERR_SOCKET') return callback(...args);
+                  const failure = new Error(`the proxy closed the tunnel: ${error.message}`);
+                  callback(Object.assign(failure, { code: PROXY_TUNNEL_FAILED }), null);
+                }),
+            }
+          : opts;
+      return opts.connections === 1 ? new Client(origin, bounded) : new Pool(origin, bounded);
+    };
+    const options = { keepAliveTimeout: 10_000, connect: { timeout: Math.min(this.timeoutMs, 10_000) }, factory };
+    // EnvHttpProxyAgent honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY, and is a keep-alive Agent
+    // when none is set. Loopback never goes through a proxy: a proxy elsewhere cannot reach this
+    // machine's 127.0.0.1, and would see the token request in the clear on the way.
+    const proxied = new EnvHttpProxyAgent(options);
+    const direct = new Agent(options);
+    const dispatcher = proxied.compose((dispatch) => (opts, handler) => {
+      const host = originHost(opts.origin);
+      return host !== undefined && isLoopbackHost(host) ? direct.dispatch(opts, handler) : dispatch(opts, handler);
+    });
+    return {
+      dispatcher,
+      // destroy, not close: close waits for queued requests, and one stuck behind a failing proxy
+      // would keep it waiting; send() has already failed every request in flight by now.
+      close: async () => {
+        await Promise.all([proxied.destroy(), direct.destroy()]);
+      },
+    };
   }
 
   get closed(): boolean {
@@ -162,50 +231,87 @@ export class Transport {
   /**
    * Sends a request and returns its response, whatever the status. Network errors, timeouts and
    * oversized bodies become a {@link TokenEndpointError}; 429 and 5xx are retried within the
-   * deadline, and the last response is returned when retries run out.
+   * deadline, and the last response is returned when retries run out. Redirects are never
+   * followed: a 3xx is returned like any other answer.
+   *
+   * The deadline is a timer of this transport's own: when it fires, the attempt in flight is
+   * aborted and the call rejects with `ERR_PRODO_AUTH_TIMEOUT` at once, whether or not the
+   * dispatcher honours the abort signal.
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
-    const deadline = Date.now() + this.timeoutMs;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = AbortSignal.any([timeout, this.#closed.signal]);
     const where = `${req.url.origin}${req.url.pathname}`;
-    for (let attempt = 0; ; attempt++) {
-      const sentAt = Date.now();
-      let response: TransportResponse;
-      try {
-        response = await this.#attempt(req, signal, sentAt, where);
-      } catch (error) {
-        const failure = this.#toError(error, where, timeout.aborted);
-        const retryable = failure.code === ErrorCode.NETWORK && (!req.singleUse || !failure.requestSent);
-        const wait = this.#backoff(attempt);
-        if (!retryable || attempt >= this.#retries || Date.now() + wait >= deadline) throw failure;
-        await this.#sleep(wait, signal, where, timeout);
-        continue;
+    const deadline = Date.now() + this.timeoutMs;
+    const abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, this.#closed.signal]);
+    let timedOut = false;
+    let stop!: (error: TokenEndpointError) => void;
+    const stopped = new Promise<never>((_resolve, reject) => (stop = reject));
+    stopped.catch(() => undefined);
+    // Ref'd: someone awaits this request, and the timer is what bounds the wait.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+      stop(this.#timeoutError(where));
+    }, this.timeoutMs);
+    const onClose = (): void => stop(this.#closedError(where));
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    try {
+      if (this.#closed.signal.aborted) throw this.#closedError(where);
+      const dispatcher = await Promise.race([this.getDispatcher(), stopped]);
+      for (let attempt = 0; ; attempt++) {
+        const sentAt = Date.now();
+        let response: TransportResponse;
+        try {
+          const pending = this.#attempt(req, dispatcher, signal, sentAt, where);
+          pending.catch(() => undefined);
+          response = await Promise.race([pending, stopped]);
+        } catch (error) {
+          const failure = this.#toError(error, where, timedOut, req.secrets);
+          const retryable = failure.code === ErrorCode.NETWORK && (!req.singleUse || !failure.requestSent);
+          const wait = this.#backoff(attempt);
+          if (!retryable || attempt >= this.#retries || Date.now() + wait >= deadline) throw failure;
+          await Promise.race([this.#sleep(wait, signal, where, () => timedOut), stopped]);
+          continue;
+        }
+        // A 429 means the server refused to process the request, so even a single-use credential
+        // is unspent; a 5xx leaves that unclear.
+        const retryStatus = response.status === 429 || (response.status >= 500 && !req.singleUse);
+        if (!retryStatus || attempt >= this.#retries) return response;
+        const retryAfter = parseRetryAfter(response.headers['retry-after']);
+        const wait = retryAfter === undefined ? this.#backoff(attempt) : Math.min(retryAfter, this.#maxDelayMs);
+        if (Date.now() + wait >= deadline) return response;
+        await Promise.race([this.#sleep(wait, signal, where, () => timedOut), stopped]);
       }
-      // A 429 means the server refused to process the request, so even a single-use credential
-      // is unspent; a 5xx leaves that unclear.
-      const retryStatus = response.status === 429 || (response.status >= 500 && !req.singleUse);
-      if (!retryStatus || attempt >= this.#retries) return response;
-      const retryAfter = parseRetryAfter(response.headers['retry-after']);
-      const wait = retryAfter === undefined ? this.#backoff(attempt) : Math.min(retryAfter, this.#maxDelayMs);
-      if (Date.now() + wait >= deadline) return response;
-      await this.#sleep(wait, signal, where, timeout);
+    } finally {
+      clearTimeout(timer);
+      this.#closed.signal.removeEventListener('abort', onClose);
+      // Whatever is still in flight (a dispatcher that ignored the abort) is told to stop.
+      abort.abort();
     }
   }
 
   async #attempt(
     req: TransportRequest,
+    dispatcher: Dispatcher,
     signal: AbortSignal,
     sentAt: number,
     where: string,
   ): Promise<TransportResponse> {
-    const res = await request(req.url, {
+    const res = await dispatcher.request({
+      origin: req.url.origin,
+      path: `${req.url.pathname}${req.url.search}`,
       method: req.method ?? 'POST',
       headers: req.headers,
-      body: req.body,
-      dispatcher: this.dispatcher,
+      body: req.body ?? null,
       signal,
-    });
+      // Token requests never follow redirects: undici's redirect interceptor reads this per
+      // request, so a caller's `interceptors.redirect()` does not resend credentials elsewhere.
+      maxRedirections: 0,
+    } as Dispatcher.RequestOptions);
+    if (signal.aborted) {
+      res.body.destroy();
+      throw signal.reason;
+    }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > this.maxResponseBytes) {
       res.body.destroy();
@@ -233,27 +339,33 @@ export class Transport {
     );
   }
 
-  #toError(error: unknown, where: string, timedOut: boolean): TokenEndpointError {
-    if (error instanceof TokenEndpointError) return error;
-    if (timedOut) {
-      return new TokenEndpointError(`Token endpoint ${where} did not answer within ${this.timeoutMs} ms`, {
-        code: ErrorCode.TIMEOUT,
-        requestSent: true,
-      });
-    }
-    if (this.#closed.signal.aborted) {
-      return new TokenEndpointError(`Token request to ${where} aborted: the client was closed`, {
-        code: ErrorCode.CLOSED,
-        requestSent: true,
-      });
-    }
+  #timeoutError(where: string): TokenEndpointError {
+    return new TokenEndpointError(`Token endpoint ${where} did not answer within ${this.timeoutMs} ms`, {
+      code: ErrorCode.TIMEOUT,
+      requestSent: true,
+    });
+  }
+
+  #closedError(where: string): TokenEndpointError {
+    return new TokenEndpointError(`Token endpoint ${where}: request aborted, the client was closed`, {
+      code: ErrorCode.CLOSED,
+      requestSent: true,
+    });
+  }
+
+  #toError(error: unknown, where: string, timedOut: boolean, secrets: SecretSet | undefined): TokenEndpointError {
+    // Any copy of the package: a dispatcher or interceptor from another copy may throw its errors.
+    if (isProdoAuthError(error) && 'requestSent' in error) return error as TokenEndpointError;
+    if (timedOut) return this.#timeoutError(where);
+    if (this.#closed.signal.aborted) return this.#closedError(where);
     const codes = errorCodesOf(error);
     const sent = !codes.some((c) => NOT_SENT_CODES.has(c));
     const code = codes.at(-1);
     return new TokenEndpointError(`Token endpoint ${where} unreachable (${code ?? 'network error'})`, {
       code: ErrorCode.NETWORK,
       requestSent: sent,
-      cause: error,
+      // A copy without undici's `data` (which holds the request as sent), redacted.
+      cause: sanitizeCause(error, secrets === undefined ? undefined : (text) => secrets.redact(text)),
     });
   }
 
@@ -262,12 +374,12 @@ export class Transport {
     return Math.round(Math.random() * ceiling);
   }
 
-  async #sleep(ms: number, signal: AbortSignal, where: string, timeout: AbortSignal): Promise<void> {
+  async #sleep(ms: number, signal: AbortSignal, where: string, timedOut: () => boolean): Promise<void> {
     try {
       // Keeps the process alive: someone awaits this request, and the deadline bounds the wait.
       await sleep(ms, undefined, { signal });
     } catch (error) {
-      throw this.#toError(error, where, timeout.aborted);
+      throw this.#toError(error, where, timedOut(), undefined);
     }
   }
 }

@@ -21,6 +21,7 @@ import {
   type TokenClient,
   type TokenClientOptions,
 } from '../src/index.js';
+import { SecretSet } from '../src/redact.js';
 import { json, startServer, type RecordedRequest, type TestServer } from './helpers/token-server.js';
 
 // One server for the property, one for the regression tests: a property interrupted by its time
@@ -42,10 +43,35 @@ const jsonEscape = (s: string): string => JSON.stringify(s).slice(1, -1);
 /** What a secret looks like once a log pipeline has collapsed its whitespace. */
 const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
-/** Every form in which a secret must not appear: raw, on the wire, JSON-escaped, whitespace-collapsed. */
+const htmlEscape = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const lowerPercent = (s: string): string => encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+const base64 = (s: string): string => Buffer.from(s).toString('base64');
+const base64url = (s: string): string => Buffer.from(s).toString('base64url');
+
+/**
+ * Every form in which a secret must not appear: raw, on the wire, JSON-escaped (also with `\/`),
+ * HTML-escaped, lower-case percent-encoded, Base64 and base64url, whitespace-collapsed.
+ */
 function forms(secret: string): string[] {
-  return [...new Set([secret, encodeURIComponent(secret), formEncode(secret), jsonEscape(secret), squash(secret)])];
+  return [
+    ...new Set([
+      secret,
+      encodeURIComponent(secret),
+      lowerPercent(secret),
+      formEncode(secret),
+      jsonEscape(secret),
+      jsonEscape(secret).replace(/\//g, '\\/'),
+      htmlEscape(secret),
+      base64(secret),
+      base64url(secret),
+      squash(secret),
+    ]),
+  ].filter((f) => f.length >= MIN_PREFIX);
 }
+
+/** A text with its line breaks (raw or JSON-escaped) and whitespace removed: what a wrapped secret becomes. */
+const unwrapped = (text: string): string => text.replace(/\\r|\\n/g, '').replace(/\s+/g, '');
 
 /** Mark a truncated excerpt: a secret cut by one would show as `<its beginning>...`. */
 const ELLIPSES = ['...', '\u2026'];
@@ -53,6 +79,9 @@ const MIN_PREFIX = 4;
 
 /** Why `text` leaks `secret`, or undefined. */
 function leakIn(text: string, secret: string): string | undefined {
+  // A secret split by line breaks (a wrapping encoder), whatever else was done to it.
+  const bare = unwrapped(secret);
+  if (bare.length >= 8 && unwrapped(text).includes(bare)) return `contains ${JSON.stringify(secret)} split by line breaks or spaces`;
   for (const form of forms(secret)) {
     if (text.includes(form)) return `contains ${JSON.stringify(form)}`;
     for (let n = MIN_PREFIX; n < form.length; n++) {
@@ -117,7 +146,8 @@ const SAFE_ALPHABET = [...ALNUM, '-', '_', '~'];
 // Characters that change under URL, form, JSON or HTML encoding. No '.', so that the excerpt's
 // "..." can only come from a cut.
 const SPECIAL_ALPHABET = [...SAFE_ALPHABET, '+', '&', '%', ' ', '"', "'", '=', '#', '/', '<', '>', '@', ':', '?', '\\'];
-const TOKEN_ALPHABET = [...ALNUM, '-', '_', '+', '/', '='];
+// RFC 6750 b64token: these characters, then '=' padding only at the end.
+const TOKEN_ALPHABET = [...ALNUM, '-', '_', '+', '/', '.', '~'];
 // Disjoint from the secrets' alphabets (but for the space): padding can never complete or imitate a secret.
 const PADDING_ALPHABET = ['*', '!', ',', ';', '(', ')', '^', '|', ' '];
 
@@ -131,7 +161,9 @@ const credentialArb = fc.oneof(secretArb(SAFE_ALPHABET), secretArb(SPECIAL_ALPHA
 
 const b64url = (s: string): string => Buffer.from(s).toString('base64url');
 const tokenArb: fc.Arbitrary<string> = fc.oneof(
-  secretArb(TOKEN_ALPHABET, 48).filter((s) => s.length >= 16),
+  fc
+    .tuple(secretArb(TOKEN_ALPHABET, 48).filter((s) => s.length >= 16), fc.constantFrom('', '=', '=='))
+    .map(([body, padding]) => body + padding),
   // A JWT, as Keycloak and Petrosoft issue.
   fc
     .record({ jti: secretArb(ALNUM), sig: secretArb([...ALNUM, '-', '_'], 43) })
@@ -144,7 +176,33 @@ const tokenArb: fc.Arbitrary<string> = fc.oneof(
 const pairArb = fc.record({ accessToken: tokenArb, refreshToken: fc.option(tokenArb, { nil: undefined }) });
 
 type GrantKind = 'password' | 'client_credentials' | 'json_login' | 'authorization_code';
-type Encoding = 'raw' | 'uri' | 'form' | 'json' | 'bearer';
+type Encoding =
+  | 'raw'
+  | 'uri'
+  | 'uri_lower'
+  | 'form'
+  | 'json'
+  | 'json_slash'
+  | 'json_unicode'
+  | 'html'
+  | 'base64'
+  | 'base64url'
+  | 'wrapped'
+  | 'bearer';
+const ENCODINGS: Encoding[] = [
+  'raw',
+  'uri',
+  'uri_lower',
+  'form',
+  'json',
+  'json_slash',
+  'json_unicode',
+  'html',
+  'base64',
+  'base64url',
+  'wrapped',
+  'bearer',
+];
 type BodyKind = 'oauth' | 'oauth_in_error_field' | 'petrosoft' | 'html' | 'text' | 'form' | 'request_echo';
 
 const STATUSES = [400, 401, 403, 429, 500, 502, 503, 200] as const;
@@ -170,7 +228,9 @@ const scenarioArb = fc
     body: fc.constantFrom<BodyKind>('oauth', 'oauth_in_error_field', 'petrosoft', 'html', 'text', 'form', 'request_echo'),
     /** Places the echoed secrets at every offset, across the excerpt's cut among them. */
     padding: fc.string({ unit: fc.constantFrom(...PADDING_ALPHABET), maxLength: 260 }),
-    encodings: fc.array(fc.constantFrom<Encoding>('raw', 'uri', 'form', 'json', 'bearer'), { minLength: 1, maxLength: 3 }),
+    encodings: fc.array(fc.constantFrom<Encoding>(...ENCODINGS), { minLength: 1, maxLength: 3 }),
+    /** Where a 'wrapped' secret is split by a line break. */
+    wrapAt: fc.integer({ min: 1, max: 7 }),
     withErrorUri: fc.boolean(),
   })
   .map((s) =>
@@ -182,18 +242,50 @@ const scenarioArb = fc
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
-function encode(secret: string, encoding: Encoding): string {
+function encode(secret: string, encoding: Encoding, wrapAt = 4): string {
   switch (encoding) {
     case 'raw':
       return secret;
     case 'uri':
       return encodeURIComponent(secret);
+    case 'uri_lower':
+      return lowerPercent(secret);
     case 'form':
       return formEncode(secret);
     case 'json':
       return jsonEscape(secret);
+    case 'json_slash':
+      return jsonEscape(secret).replace(/\//g, '\\/');
+    case 'json_unicode':
+      // Outside a JSON body: Go's escaping of <, > and &.
+      return jsonEscape(secret).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    case 'html':
+      return htmlEscape(secret);
+    case 'base64':
+      return base64(secret);
+    case 'base64url':
+      return base64url(secret);
+    case 'wrapped':
+      return `${secret.slice(0, wrapAt)}\r\n${secret.slice(wrapAt)}`;
     case 'bearer':
       return `Bearer ${secret}`;
+  }
+}
+
+/**
+ * JSON string content (for a placeholder in JSON text) of a secret in an encoding that only a
+ * JSON body can carry as such: its escapes are decoded by the parser.
+ */
+function jsonContent(secret: string, encoding: Encoding, wrapAt: number): string | undefined {
+  switch (encoding) {
+    case 'json_slash':
+      return jsonEscape(secret).replace(/\//g, '\\/');
+    case 'json_unicode':
+      return [...secret].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('');
+    case 'wrapped':
+      return jsonEscape(`${secret.slice(0, wrapAt)}\r\n${secret.slice(wrapAt)}`);
+    default:
+      return undefined;
   }
 }
 
@@ -225,10 +317,31 @@ function echoesFor(sc: Scenario, req: RecordedRequest, layer: 'text' | 'json' | 
   if (basic !== undefined) secrets.push(basic);
   return secrets.map((s, i) => {
     const wanted = sc.encodings[i % sc.encodings.length]!;
+    if (layer === 'json' && jsonContent(s, wanted, sc.wrapAt) !== undefined) return placeholder(i);
+    // The form layer encodes once itself: only shapes that are not an encoding go in as they are.
     const encoding: Encoding =
-      layer === 'form' ? (wanted === 'bearer' ? 'bearer' : 'raw') : layer === 'json' && wanted === 'json' ? 'raw' : wanted;
-    return encode(s, encoding);
+      layer === 'form'
+        ? wanted === 'bearer' || wanted === 'wrapped'
+          ? wanted
+          : 'raw'
+        : layer === 'json' && wanted === 'json'
+          ? 'raw'
+          : wanted;
+    return encode(s, encoding, sc.wrapAt);
   });
+}
+
+const placeholder = (i: number): string => `@@secret-${i}@@`;
+
+/** Puts the JSON-only encodings in place of their placeholders, in the JSON text itself. */
+function fillPlaceholders(sc: Scenario, req: RecordedRequest, jsonText: string): string {
+  const secrets = secretsOf(sc).map(([, s]) => s);
+  const basic = basicCredentials(req);
+  if (basic !== undefined) secrets.push(basic);
+  return secrets.reduce((text, s, i) => {
+    const content = jsonContent(s, sc.encodings[i % sc.encodings.length]!, sc.wrapAt);
+    return content === undefined ? text : text.split(placeholder(i)).join(content);
+  }, jsonText);
 }
 
 /** The failing answer: the scenario's body shape, echoing every secret the client knows. */
@@ -278,6 +391,7 @@ function failingAnswer(sc: Scenario, req: RecordedRequest, res: ServerResponse):
       break;
     }
   }
+  body = fillPlaceholders(sc, req, body);
   res.writeHead(sc.status, { 'content-type': sc.contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -509,6 +623,65 @@ describe('redaction regressions', () => {
     expectNoLeak(errorRenderings(error, 'error'), [['password', spaced]]);
     const oauth = await failureFor(spaced, (res) => json(res, 400, { error: 'invalid_grant', error_description: `bad ${spaced}` }));
     expectNoLeak(errorRenderings(oauth, 'oauth error'), [['password', spaced]]);
+  });
+
+  it('a { success: false, message } body that echoes the refresh token with escaped slashes is redacted in bodyExcerpt too', async () => {
+    const refreshToken = 'opaque/Rt/7f3c9a1b2d4e';
+    let n = 0;
+    regressionServer.handler = (_req, res) => {
+      n += 1;
+      if (n === 1) return json(res, 200, { access_token: 'opaque-At-5e6f7a8b9c0d', expires_in: 3600, refresh_token: refreshToken });
+      // PHP's json_encode: '/' written as '\/'.
+      send(res, 500, 'application/json', `{"success":false,"message":"Token: ${refreshToken.replace(/\//g, '\\/')}"}`);
+    };
+    const client = createTokenClient({
+      grant: jsonLoginGrant({ tokenUrl: `${regressionServer.url}/login`, refreshUrl: `${regressionServer.url}/refresh`, username: 'alice', password: PASSWORD }),
+      ...CLIENT_OPTIONS,
+    });
+    try {
+      await client.getAccessToken();
+      await client.invalidate();
+      const error = await client.getAccessToken().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as ProdoAuthError).code).toBe(ErrorCode.HTTP_STATUS);
+      expect((error as { bodyExcerpt?: string }).bodyExcerpt).toContain('[REDACTED]');
+      expectNoLeak(errorRenderings(error, 'error'), [['refresh token', refreshToken]]);
+      expect(inspect(error, { depth: 10 })).not.toContain('7f3c9a1b2d4e');
+    } finally {
+      await client.close();
+    }
+  });
+
+  for (const [encoding, body] of [
+    ['\\uXXXX escapes in a JSON body (Python, Go)', (p: string) => `{"message":"bad ${[...p].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}`],
+    ['HTML entities in an HTML page', (p: string) => `<html><body>bad password ${p.replace(/&/g, '&amp;').replace(/=/g, '&#61;').replace(/\//g, '&#x2F;')}</body></html>`],
+    ['lower-case percent-encoding', (p: string) => `upstream said: ${encodeURIComponent(p).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`],
+    ['Base64', (p: string) => `echo: ${Buffer.from(p).toString('base64')}`],
+    ['base64url without padding', (p: string) => `echo: ${Buffer.from(p).toString('base64url')}`],
+    ['a line break inside it', (p: string) => `upstream said:\r\n${p.slice(0, 6)}\r\n${p.slice(6)}\r\n`],
+  ] as const) {
+    it(`a password echoed with ${encoding} is redacted`, async () => {
+      const password = 'Zx7+Qv/pass=WORD&0123';
+      const type = encoding.includes('JSON') ? 'application/json' : encoding.includes('HTML') ? 'text/html' : 'text/plain';
+      const error = await failureFor(password, (res) => send(res, 400, type, body(password)));
+      expect([ErrorCode.OAUTH, ErrorCode.HTTP_STATUS]).toContain((error as ProdoAuthError).code);
+      expectNoLeak(errorRenderings(error, 'error'), [['password', password]]);
+      const text = inspect(error, { depth: 10 });
+      // Whatever escapes are left around them, neither the first characters nor a Base64 run show.
+      expect(text).not.toContain(password.slice(0, 6));
+      expect(text).not.toMatch(/cGFzcz1XT1JE|WORD|u005a/);
+    });
+  }
+
+  it('Basic credentials split by a line break are redacted whole, though the secret inside them matches first', () => {
+    // The client secret's own Base64 middle occurs inside the Basic credential: matched first in
+    // the raw text, it broke the credential up so the line-break pass no longer saw it whole.
+    const basic = Buffer.from('app:aaaav5xn').toString('base64');
+    const secrets = new SecretSet().add('aaaav5xn', basic);
+    const wrapped = `<pre>${basic.slice(0, 6)}\n${basic.slice(6)}</pre>`;
+    expect(secrets.redact(wrapped)).toBe('<pre>[REDACTED]</pre>');
   });
 
   it('the leak detector itself finds raw, encoded, collapsed and truncated secrets', () => {

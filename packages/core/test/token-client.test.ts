@@ -9,6 +9,7 @@ import {
   ErrorCode,
   passwordGrant,
   ReauthenticationRequiredError,
+  SecretSet,
   TokenSet,
   type RefreshErrorEvent,
   type StoredTokenSet,
@@ -442,5 +443,28 @@ describe('fetch()', () => {
     const c = client();
     await expect(c.fetch('http://127.0.0.2:1/elsewhere')).rejects.toMatchObject({ code: ErrorCode.CONFIG });
     expect(server.tokenRequests()).toHaveLength(0);
+  });
+});
+
+describe('custom grants', () => {
+  const custom = (result: unknown) => ({
+    type: 'custom',
+    cacheKey: `custom-${Math.random()}`,
+    secrets: new SecretSet(),
+    canObtain: true,
+    obtain: () => Promise.resolve(result as TokenSet),
+  });
+
+  it('a grant resolving with an accessToken that is not a string is a typed error, never Bearer undefined', async () => {
+    const c = client({ grant: custom({ accessToken: 42 }) });
+    const error = await c.authorizationHeader().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.INVALID_RESPONSE });
+    expect((error as Error).message).toContain('accessToken');
+  });
+
+  it('a grant resolving with a plain object of the TokenSet shape works', async () => {
+    const c = client({ grant: custom({ accessToken: 'duck', expiresAt: Date.now() + 60_000 }) });
+    expect(await c.authorizationHeader()).toBe('Bearer duck');
+    expect((await c.getTokenSet()).tokenType).toBe('Bearer');
   });
 });

@@ -1,9 +1,12 @@
-/** The transport's connection handling: keep-alive, proxies from the environment, a caller's dispatcher. */
+/**
+ * The transport's connection handling: keep-alive, proxies from the environment (never for
+ * loopback), a caller's dispatcher, no redirects, and a deadline that holds by itself.
+ */
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, Dispatcher, interceptors } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenClient, parseRetryAfter, passwordGrant } from '../src/index.js';
+import { createTokenClient, ErrorCode, parseRetryAfter, passwordGrant, TokenEndpointError, Transport } from '../src/index.js';
 import { json, startServer, type TestServer } from './helpers/token-server.js';
 
 let server: TestServer;
@@ -16,14 +19,30 @@ afterAll(() => server.close());
 const grant = (): ReturnType<typeof passwordGrant> =>
   passwordGrant({ tokenUrl: `${server.url}/token`, clientId: 'app', username: 'u', password: 'p' });
 
-/** A CONNECT proxy on 127.0.0.1 that records the targets it tunnels to. */
-async function startProxy(): Promise<{ url: string; targets: string[]; close: () => Promise<void> }> {
+interface TestProxy {
+  url: string;
+  /** The CONNECT targets and the plain proxied request URLs it saw. */
+  targets: string[];
+  close: () => Promise<void>;
+}
+
+/**
+ * A CONNECT proxy on 127.0.0.1 that records the targets it tunnels to. Every tunnel ends at the
+ * test server, whatever host was asked for, so a non-loopback name never leaves the machine.
+ */
+async function startProxy(mode: 'tunnel' | 'close' = 'tunnel'): Promise<TestProxy> {
   const targets: string[] = [];
-  const proxy: Server = createServer((_req, res) => res.writeHead(405).end());
+  const proxy: Server = createServer((req, res) => {
+    targets.push(req.url ?? '');
+    res.writeHead(405).end();
+  });
   proxy.on('connect', (req, socket, head) => {
     targets.push(req.url ?? '');
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host, () => {
+    if (mode === 'close') {
+      socket.destroy();
+      return;
+    }
+    const upstream = connect(Number(new URL(server.url).port), '127.0.0.1', () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
@@ -68,36 +87,151 @@ describe('transport', () => {
     await dispatcher.close();
   });
 
-  it('honours HTTP_PROXY from the environment', async () => {
+  it('honours HTTP_PROXY from the environment for a host off loopback', async () => {
     const proxy = await startProxy();
-    const saved = { ...process.env };
-    process.env.HTTP_PROXY = proxy.url;
-    process.env.NO_PROXY = '';
+    const t = await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: '' }, async () => {
+      const transport = new Transport({ timeoutMs: 3000 });
+      // The dispatcher is built, and the environment read, on first use.
+      await transport.getDispatcher();
+      return transport;
+    });
     try {
-      const c = createTokenClient({ grant: grant() });
-      await c.getAccessToken();
-      await c.close();
-      expect(proxy.targets).toEqual([new URL(server.url).host]);
+      const res = await t.send({ url: new URL('http://token.example.test/token'), headers: {}, body: 'grant_type=password' });
+      expect(res.status).toBe(200);
+      expect(proxy.targets).toEqual(['token.example.test:80']);
     } finally {
-      process.env = saved;
+      await t.close();
       await proxy.close();
     }
   });
 
   it('skips the proxy for hosts in NO_PROXY', async () => {
     const proxy = await startProxy();
-    const saved = { ...process.env };
-    process.env.HTTP_PROXY = proxy.url;
-    process.env.NO_PROXY = '127.0.0.1';
+    const t = new Transport({ timeoutMs: 1000, retry: { retries: 0 } });
     try {
+      // undici reads NO_PROXY on each request: keep it set while sending.
+      await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: 'token.example.test' }, async () => {
+        // Not proxied, so the made-up name is looked up for real and fails: what matters is the proxy saw nothing.
+        await t.send({ url: new URL('http://token.example.test/token'), headers: {}, body: '' }).catch(() => undefined);
+      });
+      expect(proxy.targets).toEqual([]);
+    } finally {
+      await t.close();
+      await proxy.close();
+    }
+  });
+
+  it('loopback token traffic never goes through HTTP_PROXY / HTTPS_PROXY, even without NO_PROXY', async () => {
+    const proxy = await startProxy();
+    const before = server.requests.length;
+    await withEnv({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: undefined }, async () => {
       const c = createTokenClient({ grant: grant() });
       await c.getAccessToken();
       await c.close();
+      const local = passwordGrant({ tokenUrl: `${server.url.replace('127.0.0.1', 'localhost')}/token`, clientId: 'app', username: 'u', password: 'p' });
+      const c2 = createTokenClient({ grant: local });
+      await c2.getAccessToken();
+      await c2.close();
+    });
+    try {
       expect(proxy.targets).toEqual([]);
+      expect(server.requests.length - before).toBe(2);
     } finally {
-      process.env = saved;
       await proxy.close();
     }
+  });
+
+  it("a 307 from the token endpoint is not followed, even through a caller's redirect interceptor", async () => {
+    const elsewhere = await startServer((_req, res) => json(res, 200, { access_token: 'stolen', token_type: 'Bearer' }));
+    const redirecting = await startServer((_req, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/token` }).end();
+    });
+    const dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: 3 }));
+    const c = createTokenClient({
+      grant: passwordGrant({ tokenUrl: `${redirecting.url}/token`, clientId: 'app', username: 'u', password: 'p' }),
+      dispatcher,
+      retry: { retries: 0 },
+    });
+    try {
+      const error = await c.getAccessToken().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(TokenEndpointError);
+      expect((error as TokenEndpointError).code).toBe(ErrorCode.HTTP_STATUS);
+      expect((error as TokenEndpointError).status).toBe(307);
+      expect((error as Error).message).toMatch(/redirect/);
+      expect((error as Error).message).toContain(`Token endpoint ${redirecting.url}/token`);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await c.close();
+      await dispatcher.close();
+      await Promise.all([elsewhere.close(), redirecting.close()]);
+    }
+  });
+
+  it('the deadline holds when HTTPS_PROXY closes every CONNECT: a typed error in time, and few attempts', async () => {
+    const proxy = await startProxy('close');
+    const t = await withEnv({ HTTPS_PROXY: proxy.url, NO_PROXY: undefined }, async () => {
+      const transport = new Transport({ timeoutMs: 1000, retry: { retries: 2, minDelayMs: 10 } });
+      await transport.getDispatcher();
+      return transport;
+    });
+    try {
+      const started = performance.now();
+      const error = await t.send({ url: new URL('https://token.example.test/token'), headers: {}, body: '' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(TokenEndpointError);
+      // The tunnel never opened: nothing reached the token endpoint, which the error says.
+      expect([ErrorCode.NETWORK, ErrorCode.TIMEOUT]).toContain((error as TokenEndpointError).code);
+      expect((error as TokenEndpointError).requestSent).toBe(false);
+      expect(elapsed).toBeLessThan(1000 + 300);
+      // One CONNECT per attempt (the first and two retries), not a reconnect loop.
+      expect(proxy.targets.length).toBeLessThanOrEqual(3);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(proxy.targets.length).toBeLessThanOrEqual(3);
+    } finally {
+      await t.close();
+      await proxy.close();
+    }
+  });
+
+  it('the deadline holds with a dispatcher that ignores the abort signal: TIMEOUT within timeoutMs', async () => {
+    let dispatched = 0;
+    /** Takes every request and never answers, nor looks at its signal. */
+    class BlackHole extends Dispatcher {
+      override dispatch(): boolean {
+        dispatched++;
+        return true;
+      }
+    }
+    const t = new Transport({ timeoutMs: 300, dispatcher: new BlackHole() });
+    const started = performance.now();
+    const error = await t.send({ url: new URL(`${server.url}/token`), headers: {}, body: '' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    expect((error as TokenEndpointError).code).toBe(ErrorCode.TIMEOUT);
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(300 + 200);
+    expect(dispatched).toBe(1);
+    await t.close();
+  });
+
+  it('close() before any request resolves, and does not build a dispatcher', async () => {
+    const t = new Transport();
+    await t.close();
+    expect(t.closed).toBe(true);
+    const error = await t.send({ url: new URL(`${server.url}/token`), headers: {}, body: '' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as TokenEndpointError).code).toBe(ErrorCode.CLOSED);
   });
 
   it('parses Retry-After as seconds or as an HTTP date', () => {
@@ -108,3 +242,20 @@ describe('transport', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
 });
+
+/** Runs `fn` with the given environment variables set (undefined: removed), then restores them all. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>): void => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}

@@ -4,8 +4,12 @@ import {
   clientCredentialsGrant,
   createTokenClient,
   passwordGrant,
+  petrosoft,
   prodoscore,
+  type AuthorizationRequestOptions,
   type Grant,
+  type PetrosoftOptions,
+  type ProdoAuthConfig,
   type TokenSet,
   type TokenClient,
   type TokenClientOptions,
@@ -20,6 +24,11 @@ describe('types', () => {
     expectTypeOf(passwordGrant).returns.toEqualTypeOf<Grant>();
     expectTypeOf<TokenSet['accessToken']>().toEqualTypeOf<string>();
     expectTypeOf<TokenSet['expiresAt']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<PetrosoftOptions['apiUrl']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<ProdoAuthConfig['redisUrl']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<AuthorizationRequestOptions['state']>().toEqualTypeOf<string | undefined>();
+    // A configFromEnv() result is createTokenClient options.
+    expectTypeOf<ProdoAuthConfig>().toMatchTypeOf<TokenClientOptions>();
   });
 
   it('rejects what must not compile', () => {
@@ -32,6 +41,13 @@ describe('types', () => {
       passwordGrant({ tokenUrl: 'https://a.example/token', clientId: 'x', username: 'u', password: 'p', clientAuth: 'magic' });
       // @ts-expect-error createTokenClient needs a grant
       createTokenClient({ apiUrl: 'https://api.example' });
+      // The contract shape, and the optional API URL beside it.
+      petrosoft({ login: 'l', password: 'p', baseUrl: 'https://b.example' });
+      petrosoft({ login: 'l', password: 'p', baseUrl: 'https://b.example', apiUrl: 'https://a.example/v1' });
+      // @ts-expect-error petrosoft's apiUrl is a string
+      petrosoft({ login: 'l', password: 'p', baseUrl: 'https://b.example', apiUrl: 5 });
+      // @ts-expect-error a misspelled option does not compile (and is a ConfigError in JavaScript)
+      createTokenClient({ grant: passwordGrant({ tokenUrl: '', clientId: '', username: '', password: '' }), apiURL: 'https://api.example' });
       // @ts-expect-error the token client's events are typed
       createTokenClient({ grant: passwordGrant({ tokenUrl: '', clientId: '', username: '', password: '' }) }).on('tokn', () => {});
     };

@@ -131,7 +131,12 @@ function signalFromProcess(): AbortSignal {
   return controller.signal;
 }
 
-/** The `PRODO_AUTH_*` variables that point `configFromEnv()` at this server. */
+/**
+ * The `PRODO_AUTH_*` variables that point `configFromEnv()` at this server: exactly the ones it
+ * reads for the vendor's preset and default grant, and nothing it would ignore. (Procurios'
+ * authorize URL is for the authorization code grant, which also needs the app's own redirect URI
+ * and session secret: the banner shows it apart.)
+ */
 function envFor(server: MockServer): Record<string, string> {
   const env: Record<string, string> = { PRODO_AUTH_PRESET: server.vendor };
   const c = server.credentials as unknown as Record<string, unknown>;
@@ -146,8 +151,7 @@ function envFor(server: MockServer): Record<string, string> {
       Object.assign(env, { PRODO_AUTH_USERNAME: c.username, PRODO_AUTH_PASSWORD: c.password });
       break;
     case 'procurios':
-      Object.assign(env, { PRODO_AUTH_GRANT: 'client_credentials', PRODO_AUTH_TOKEN_URL: server.tokenUrl });
-      Object.assign(env, { PRODO_AUTH_AUTHORIZE_URL: server.authorizeUrl, PRODO_AUTH_API_URL: server.apiUrl });
+      Object.assign(env, { PRODO_AUTH_GRANT: 'client_credentials', PRODO_AUTH_TOKEN_URL: server.tokenUrl, PRODO_AUTH_API_URL: server.apiUrl });
       Object.assign(env, { PRODO_AUTH_CLIENT_ID: c.clientId, PRODO_AUTH_CLIENT_SECRET: c.clientSecret, PRODO_AUTH_SCOPE: c.scope });
       break;
     case 'petrosoft':
@@ -187,6 +191,12 @@ function banner(server: MockServer): string {
   lines.push('', 'Environment for configFromEnv():');
   for (const [key, value] of Object.entries(envFor(server))) lines.push(`  ${key}=${shellQuote(value)}`);
   if (server.vendor === 'bio-prodict') lines.push('', `Two-factor codes: POST ${server.url}/__mock/two-factor-code`);
+  if (server.vendor === 'procurios') {
+    lines.push('', 'For the authorization code grant (user login) instead:');
+    lines.push('  PRODO_AUTH_GRANT=authorization_code', `  PRODO_AUTH_AUTHORIZE_URL=${shellQuote(server.authorizeUrl ?? '')}`);
+    lines.push('  PRODO_AUTH_REDIRECT_URI=<your callback, e.g. http://localhost:3000/auth/callback>');
+    lines.push('  PRODO_AUTH_SESSION_SECRET=<32 or more random characters>');
+  }
   lines.push('', 'Press Ctrl+C to stop.', '');
   return lines.join('\n');
 }

@@ -1,6 +1,5 @@
 /** Every token a mock server issued: what it is, whom it is for, and whether it still lives. */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, type JWTPayload } from 'jose';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 
 export type TokenKind = 'access' | 'refresh';
 
@@ -79,14 +78,35 @@ export class TokenRegistry {
   }
 }
 
-/** Signs JWTs with HS256 and a key that lives as long as the server (nothing outside can verify them). */
+/** The claims of an issued JWT: the registered ones (RFC 7519, section 4.1) and any vendor extras. */
+export interface JwtClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  jti?: string;
+  nbf?: number;
+  exp?: number;
+  iat?: number;
+  [claim: string]: unknown;
+}
+
+/**
+ * Signs JWTs with HS256 and a key that lives as long as the server (nothing outside can verify them).
+ * HS256 is one HMAC over `header.payload` (RFC 7515, appendix A.1), so node:crypto does it without a
+ * JOSE library: jose is ESM only, and its `require` breaks CommonJS loaders such as tsx and Jest.
+ */
 export class JwtSigner {
   readonly #key = randomBytes(32);
-  readonly #kid = randomUUID();
+  readonly #header = base64urlJson({ alg: 'HS256', typ: 'JWT', kid: randomUUID() });
 
-  sign(claims: JWTPayload): Promise<string> {
-    return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.#kid }).sign(this.#key);
+  sign(claims: JwtClaims): Promise<string> {
+    const input = `${this.#header}.${base64urlJson(claims)}`;
+    return Promise.resolve(`${input}.${createHmac('sha256', this.#key).update(input).digest('base64url')}`);
   }
+}
+
+function base64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
 /** A random opaque token, hex like a PHP `bin2hex(random_bytes(20))`. */

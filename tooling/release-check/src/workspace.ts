@@ -13,10 +13,11 @@ export const toolRoot: string = fileURLToPath(new URL('../', import.meta.url));
 
 /**
  * The Node majors every package is proven on: the smoke test runs on each, CI runs on each, and
- * the README names exactly these. Node 20 starts at 20.19, the engines floor (require(esm) and
- * undici 7 need it).
+ * the README names exactly these. 26 is the current line; 22 and 24 are the LTS lines most users
+ * run; 20 is past its end of life (April 2026) but kept working from 20.19, the engines floor
+ * (require(esm) and undici 7 need it), because many machines still run it.
  */
-export const SUPPORTED_NODE_MAJORS: readonly number[] = [20, 22, 24];
+export const SUPPORTED_NODE_MAJORS: readonly number[] = [20, 22, 24, 26];
 
 export interface Manifest {
   name: string;

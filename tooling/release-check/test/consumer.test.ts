@@ -95,4 +95,13 @@ describe('bins', () => {
     expect(r.code, describeRun(`${bin} --help`, r)).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(0);
   });
+
+  const both = names.includes('@prodo-auth/core') && names.includes('@prodo-auth/mock-server');
+  it.skipIf(!both)("prodo-auth-mock's PRODO_AUTH_* output is exactly what configFromEnv uses: for each vendor, a working client and no ignored variable", async () => {
+    // fixtures/consumer/cli-env.mjs: the installed CLI's env, fed to the installed core, loopback only.
+    const r = await run(process.execPath, ['cli-env.mjs'], { cwd: consumerDir, env: userEnv(), timeoutMs: 120_000 });
+    expect(r.code, describeRun('cli-env.mjs', r)).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { vendors: Record<string, string[]> };
+    expect(Object.keys(report.vendors)).toEqual(['prodoscore', 'bio-prodict', 'procurios', 'petrosoft']);
+  });
 });

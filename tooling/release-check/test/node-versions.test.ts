@@ -1,7 +1,8 @@
 /**
  * Every supported Node major runs the installed packages: this machine's Node, and the others from
- * the npm registry's node-<platform>-<arch> packages (cached after the first download). Core's own
- * test suite runs on each major that turbo's `test` task did not already run it on.
+ * the npm registry's node-<platform>-<arch> packages (cached after the first download), through
+ * plain `node` and through tsx's CommonJS loader. Core's own test suite runs on each major that
+ * turbo's `test` task did not already run it on.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nodeBinary, type NodeBinary } from '../src/node-binaries.js';
 import { describeRun, run } from '../src/run.js';
-import { envFor, exportsSeenBy, runSmoke } from '../src/runtime.js';
+import { envFor, exportsSeenBy, exportsSeenByTsx, runSmoke, type ApiReport, type LoaderReport } from '../src/runtime.js';
 import { publishablePackages, repoRoot, SUPPORTED_NODE_MAJORS, toolRoot } from '../src/workspace.js';
 
 const { packed, consumerDir } = inject('release');
@@ -40,6 +41,27 @@ describe.each(SUPPORTED_NODE_MAJORS.map((major) => [major]))('Node %i', (major) 
       expect(Object.keys(esm[name]!.exports).length, name).toBeGreaterThan(0);
       expect(cjs[name]!.exports, name).toEqual(esm[name]!.exports);
     }
+  });
+
+  describe('CommonJS through tsx (a .cts file run with the tsx CLI, as tsx and Jest users load packages)', () => {
+    // One run of each for all packages, started by whichever test asks first.
+    let reports: Promise<[LoaderReport, ApiReport]> | undefined;
+    const seen = (): Promise<[LoaderReport, ApiReport]> =>
+      (reports ??= Promise.all([
+        exportsSeenByTsx(binaries.get(major)!.path, consumerDir, names),
+        exportsSeenBy(binaries.get(major)!.path, consumerDir, names).then((r) => r.cjs),
+      ]));
+
+    it.each(names)('%s: require of its CJS entry loads (no ESM-only dependency) and shows the same API as plain require', async (name) => {
+      const [tsx, cjs] = await seen();
+      const entry = tsx[name]!;
+      if ('error' in entry) {
+        // ERR_VM_MODULE_LINK_FAILURE / ERR_REQUIRE_ESM: the CJS build requires an ESM-only package.
+        expect.fail(`${name} does not load under tsx on Node ${major}: ${entry.error.code ?? 'no code'}: ${entry.error.message}`);
+      }
+      expect(entry.resolved).toMatch(/\.cjs$/);
+      expect(entry.exports).toEqual(cjs[name]!.exports);
+    });
   });
 
   it('smoke: obtains, caches and refreshes a token from the installed mock server, and calls its protected API', async () => {

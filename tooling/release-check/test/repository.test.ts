@@ -62,9 +62,17 @@ describe.each(packages.map((p) => [p.name, p] as const))('%s publish metadata', 
     expect(m.sideEffects).toBe(false);
   });
 
-  it('limits files to dist (README, LICENSE and package.json are always packed)', () => {
+  it('limits files to dist, and bin/ holding only its bins (README, LICENSE and package.json are always packed)', () => {
     expect(m.files).toContain('dist');
-    expect(m.files?.filter((f) => !['dist', 'CHANGELOG.md'].includes(f))).toEqual([]);
+    expect(m.files?.filter((f) => !['dist', 'bin', 'CHANGELOG.md'].includes(f))).toEqual([]);
+    const bins = (typeof m.bin === 'string' ? [m.bin] : Object.values(m.bin ?? {})).map((b) => b.replace(/^\.\//, ''));
+    if (m.files?.includes('bin')) {
+      // bin/ is for committed bin files that exist before a build (pnpm links bins at install time).
+      expect(bins.length, 'a "bin" entry in files needs a bin field').toBeGreaterThan(0);
+      expect(readdirSync(join(p.dir, 'bin')).map((f) => `bin/${f}`).sort()).toEqual(bins.filter((b) => b.startsWith('bin/')).sort());
+    }
+    // A bin inside dist/ is missing on a fresh clone: pnpm warns once per workspace depending on it.
+    expect(bins.filter((b) => b.startsWith('dist/')), 'bins outside dist/, committed').toEqual([]);
   });
 
   it('puts the types condition first in every exports entry, for ESM and CommonJS', () => {
@@ -164,7 +172,7 @@ describe('GitHub workflows', () => {
     expect(read('README.md')).toContain(`${pnpm} install --frozen-lockfile && ${pnpm} test:all`);
   });
 
-  it('ci.yml runs .ci/run on every supported Node major', () => {
+  it('ci.yml runs .ci/run on every supported Node major, the oldest at the engines floor', () => {
     const ci = workflow('ci.yml');
     expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(['push', 'pull_request']));
     expect(ci.permissions).toEqual({ contents: 'read' });
@@ -172,7 +180,11 @@ describe('GitHub workflows', () => {
     expect(jobs).toHaveLength(1);
     const job = jobs[0]!;
     expect(job['runs-on']).toBe('ubuntu-latest');
-    expect(job.strategy?.matrix?.node).toEqual([...SUPPORTED_NODE_MAJORS]);
+    // One job per supported major; the oldest runs the engines floor itself (20.19.x), not 20's latest.
+    const matrix = (job.strategy?.matrix?.node ?? []) as Array<string | number>;
+    expect(matrix.map((v) => Number(String(v).split('.')[0]))).toEqual([...SUPPORTED_NODE_MAJORS]);
+    expect(String(matrix[0])).toBe(/^>=(\d+\.\d+)/.exec(root.engines?.node ?? '')?.[1]);
+    expect(matrix.slice(1).every((v) => /^\d+$/.test(String(v))), 'the other majors run their latest release').toBe(true);
     expect(job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with?.['node-version']).toBe('${{ matrix.node }}');
     expect(job.steps.map((s) => s.run).filter(Boolean)).toEqual(['bash .ci/run']);
   });

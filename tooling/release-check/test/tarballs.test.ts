@@ -27,6 +27,11 @@ function manifestOf(p: PackedPackage): Manifest {
   return JSON.parse(entry!.data.toString('utf8')) as Manifest;
 }
 
+/** The files a manifest's bin field names, without a leading `./`. */
+function binPaths(m: Manifest): string[] {
+  return (typeof m.bin === 'string' ? [m.bin] : Object.values(m.bin ?? {})).map((b) => b.replace(/^\.\//, ''));
+}
+
 /** Every file path an exports map, main, module, types or bin points at. */
 function entryPoints(m: Manifest): string[] {
   const paths: string[] = [];
@@ -41,8 +46,11 @@ function entryPoints(m: Manifest): string[] {
 }
 
 describe.each(packed.map((p) => [p.name, p] as const))('%s tarball', (_name, p) => {
-  it('holds only dist, README, LICENSE, CHANGELOG and package.json', () => {
-    const stray = p.files.map((f) => f.path).filter((path) => !ALLOWED.some((re) => re.test(path)));
+  it('holds only dist, README, LICENSE, CHANGELOG, package.json and the files its bins name', () => {
+    // A bin is a small committed file outside dist/ (so pnpm can link it before a build): it, and
+    // nothing else beside it, may ship.
+    const bins = binPaths(manifestOf(p));
+    const stray = p.files.map((f) => f.path).filter((path) => !ALLOWED.some((re) => re.test(path)) && !bins.includes(path));
     expect(stray, `files outside the allowed set; narrow "files" in ${p.relDir}/package.json`).toEqual([]);
     expect(p.files.some((f) => f.path.startsWith('dist/'))).toBe(true);
   });

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import { resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
+import { clientFields, resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
 import { ReauthenticationRequiredError } from '../errors.js';
 import {
   cacheKeyOf,
@@ -12,7 +11,17 @@ import {
 } from '../grant.js';
 import { SecretSet } from '../redact.js';
 import type { TokenSet } from '../token-set.js';
-import { checkClientAndUrls, clientFields, insecureField, parseOptions, scopeField, urlString } from '../validation.js';
+import {
+  absoluteUrl,
+  boolean,
+  endpointUrl,
+  insecureField,
+  optional,
+  parseOptions,
+  scope,
+  stringRecord,
+  text,
+} from '../validation.js';
 
 export interface AuthorizationCodeGrantOptions {
   /** The authorization endpoint the browser is sent to. */
@@ -74,21 +83,25 @@ export interface AuthorizationCodeGrant extends Grant {
   exchangeCode(ctx: GrantContext, exchange: CodeExchange): Promise<TokenSet>;
 }
 
-const params = z.record(z.string(), z.string()).optional();
-const schema = z
-  .object({
-    authorizeUrl: urlString,
-    tokenUrl: urlString,
-    ...clientFields,
-    redirectUri: z.string().refine((s) => URL.canParse(s), 'must be an absolute URL'),
-    scope: scopeField,
-    authorizeParams: params,
-    tokenParams: params,
-    redirectUriParam: z.string().min(1).optional(),
-    lenientJson: z.boolean().optional(),
-    ...insecureField,
-  })
-  .superRefine((v, ctx) => checkClientAndUrls(v, ['authorizeUrl', 'tokenUrl'], ctx));
+const schema = {
+  authorizeUrl: endpointUrl,
+  tokenUrl: endpointUrl,
+  ...clientFields,
+  redirectUri: absoluteUrl,
+  scope: optional(scope),
+  authorizeParams: optional(stringRecord),
+  tokenParams: optional(stringRecord),
+  redirectUriParam: optional(text('must not be empty')),
+  lenientJson: optional(boolean),
+  ...insecureField,
+};
+
+// Checked on every login: an empty `state` would silently send none, and with it the CSRF check.
+const requestSchema = {
+  state: optional(text('must not be empty: omit it for a random state')),
+  scope: optional(scope),
+  params: optional(stringRecord),
+};
 
 const random = (): string => randomBytes(32).toString('base64url');
 
@@ -119,11 +132,12 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
     refresh(ctx, current) {
       return refreshTokenRequest(ctx, current, { tokenUrl, clientAuth });
     },
-    createAuthorizationRequest(request = {}) {
+    createAuthorizationRequest(options = {}) {
+      const request = parseOptions(requestSchema, options, 'createAuthorizationRequest');
       const state = request.state ?? random();
       const codeVerifier = random();
       const url = new URL(o.authorizeUrl);
-      const scope = request.scope === undefined ? o.scope : [request.scope].flat().join(' ');
+      const scope = request.scope ?? o.scope;
       // Extra parameters first: they must not replace state or the PKCE challenge.
       const query: Record<string, string | undefined> = {
         ...o.authorizeParams,

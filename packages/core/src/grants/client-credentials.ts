@@ -1,7 +1,6 @@
-import { z } from 'zod';
-import { resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
+import { clientFields, resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
 import { cacheKeyOf, formTokenRequest, refreshTokenRequest, secretsOf, type Grant } from '../grant.js';
-import { checkClientAndUrls, clientFields, insecureField, parseOptions, scopeField, urlString } from '../validation.js';
+import { endpointUrl, insecureField, optional, parseOptions, scope, secret, stringRecord } from '../validation.js';
 
 export interface ClientCredentialsGrantOptions {
   tokenUrl: string;
@@ -16,16 +15,14 @@ export interface ClientCredentialsGrantOptions {
   dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
 
-const schema = z
-  .object({
-    tokenUrl: urlString,
-    ...clientFields,
-    clientSecret: z.string().min(1, 'is required'),
-    scope: scopeField,
-    extraParams: z.record(z.string(), z.string()).optional(),
-    ...insecureField,
-  })
-  .superRefine((v, ctx) => checkClientAndUrls(v, ['tokenUrl'], ctx));
+const schema = {
+  tokenUrl: endpointUrl,
+  ...clientFields,
+  clientSecret: secret(),
+  scope: optional(scope),
+  extraParams: optional(stringRecord),
+  ...insecureField,
+};
 
 /**
  * The client credentials grant: the client acts on its own behalf.

@@ -1,9 +1,8 @@
-import { z } from 'zod';
 import { cacheKeyOf, endpointLabel, type Grant, type GrantContext } from '../grant.js';
 import { SecretSet } from '../redact.js';
 import { processTokenResponse, type ExpiresInUnit } from '../token-response.js';
 import type { TokenSet } from '../token-set.js';
-import { checkClientAndUrls, insecureField, parseOptions, urlString } from '../validation.js';
+import { endpointUrl, insecureField, oneOf, optional, parseOptions, secret, stringRecord, text } from '../validation.js';
 
 export interface JsonLoginGrantOptions {
   /** The login endpoint, which takes the credentials as a JSON body. */
@@ -34,19 +33,17 @@ export interface JsonLoginGrantOptions {
   dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
 
-const schema = z
-  .object({
-    tokenUrl: urlString,
-    refreshUrl: urlString.optional(),
-    username: z.string().min(1, 'is required'),
-    password: z.string().min(1, 'is required'),
-    usernameField: z.string().min(1).optional(),
-    passwordField: z.string().min(1).optional(),
-    expiresInUnit: z.enum(['seconds', 'minutes']).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    ...insecureField,
-  })
-  .superRefine((v, ctx) => checkClientAndUrls(v, ['tokenUrl', 'refreshUrl'], ctx));
+const schema = {
+  tokenUrl: endpointUrl,
+  refreshUrl: optional(endpointUrl),
+  username: text(),
+  password: secret(),
+  usernameField: optional(text('must not be empty')),
+  passwordField: optional(text('must not be empty')),
+  expiresInUnit: optional(oneOf<ExpiresInUnit>(['seconds', 'minutes'])),
+  headers: optional(stringRecord),
+  ...insecureField,
+};
 
 /**
  * A login endpoint that takes JSON credentials and answers with an OAuth-shaped token response,

@@ -1,7 +1,6 @@
-import { z } from 'zod';
-import { resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
+import { clientFields, resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
 import { cacheKeyOf, formTokenRequest, refreshTokenRequest, secretsOf, type Grant } from '../grant.js';
-import { checkClientAndUrls, clientFields, insecureField, parseOptions, scopeField, urlString } from '../validation.js';
+import { endpointUrl, insecureField, optional, paramSourceRecord, parseOptions, scope, secret, text } from '../validation.js';
 
 /** A parameter value, or a function that produces a fresh one for each request (a one-time code). */
 export type ParamSource = string | (() => string | Promise<string>);
@@ -24,17 +23,15 @@ export interface PasswordGrantOptions {
   dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
 
-const schema = z
-  .object({
-    tokenUrl: urlString,
-    ...clientFields,
-    username: z.string().min(1, 'is required'),
-    password: z.string().min(1, 'is required'),
-    scope: scopeField,
-    extraParams: z.record(z.string(), z.union([z.string(), z.function()])).optional(),
-    ...insecureField,
-  })
-  .superRefine((v, ctx) => checkClientAndUrls(v, ['tokenUrl'], ctx));
+const schema = {
+  tokenUrl: endpointUrl,
+  ...clientFields,
+  username: text(),
+  password: secret(),
+  scope: optional(scope),
+  extraParams: optional(paramSourceRecord),
+  ...insecureField,
+};
 
 /** Resolves parameter sources, calling the functions among them. */
 export async function resolveParams(params: Record<string, ParamSource> | undefined): Promise<Record<string, string>> {

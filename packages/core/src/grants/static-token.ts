@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import { ReauthenticationRequiredError } from '../errors.js';
 import { cacheKeyOf, type Grant } from '../grant.js';
 import { SecretSet } from '../redact.js';
 import { jwtExpiry } from '../token-response.js';
 import { TokenSet } from '../token-set.js';
-import { parseOptions } from '../validation.js';
+import { number, optional, parseOptions, type Check } from '../validation.js';
 
 export interface StaticTokenGrantOptions {
   /** The access token, with or without a leading `Bearer ` (as copied from a browser). */
@@ -13,13 +12,14 @@ export interface StaticTokenGrantOptions {
   expiresAt?: number | undefined;
 }
 
-const schema = z.object({
-  token: z
-    .string()
-    .transform((t) => t.replace(/^\s*bearer(\s+|$)/i, '').trim())
-    .refine((t) => t.length > 0 && !/\s/.test(t), 'must be a single token, optionally prefixed with "Bearer "'),
-  expiresAt: z.number().positive().optional(),
-});
+/** The token as pasted, with its `Bearer ` prefix stripped. */
+const token: Check<string> = (value, report) => {
+  const t = typeof value === 'string' ? value.replace(/^\s*bearer(\s+|$)/i, '').trim() : '';
+  if (t.length === 0 || /\s/.test(t)) report('must be a single token, optionally prefixed with "Bearer "');
+  return t;
+};
+
+const schema = { token, expiresAt: optional(number({ positive: true })) };
 
 /**
  * A token obtained elsewhere (a pasted browser token, a CI secret). It cannot be renewed: once it

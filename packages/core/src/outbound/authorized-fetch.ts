@@ -2,10 +2,13 @@
  * Outbound calls with the token: a fetch that authorizes requests to the API's origins, and the
  * send-with-retry step it shares with `TokenClient#fetch`.
  */
-import { ConfigError, ErrorCode, ProdoAuthError } from '../errors.js';
+import { loadUndici } from '../load-undici.js';
+import { ErrorCode, isProdoAuthError, ProdoAuthError } from '../errors.js';
 import type { TokenClient } from '../token-client.js';
 import { isReplayable, isTokenRejection } from './rejection.js';
 import { allowedOrigins } from './origins.js';
+import { urlResolver, type ResolvedUrl } from './resolve-url.js';
+import { assertSendable, sendError, type CheckedHeaders } from './send-errors.js';
 
 /** Any function with the shape of fetch: the global one, undici's, a wrapper of either. */
 export type FetchFunction = (input: never, init?: never) => Promise<unknown>;
@@ -17,6 +20,13 @@ export interface AuthorizedFetchOptions<TFetch extends FetchFunction = typeof gl
    * @default [the origin of client.apiUrl]
    */
   origins?: ReadonlyArray<string | URL> | undefined;
+  /**
+   * Allow plain `http:` origins off loopback, where anyone on the network path can read the token.
+   * Without it such an origin (in `origins`, or the client's apiUrl) is a ConfigError; loopback
+   * (`localhost`, `127.0.0.0/8`, `[::1]`) is always allowed.
+   * @default false
+   */
+  dangerouslyAllowInsecureHttp?: boolean | undefined;
   /**
    * The fetch to send through, e.g. undici's `fetch` bound to your own dispatcher. It must follow
    * the fetch standard on redirects and drop `Authorization` when a redirect leaves the origin, as
@@ -38,6 +48,7 @@ interface FetchRequest {
   readonly method: string;
   readonly headers: unknown;
   readonly body: unknown;
+  readonly signal?: AbortSignal | null | undefined;
 }
 
 /** The parts of a response the retry step reads; the global and undici's Response fit. */
@@ -90,20 +101,34 @@ function hasHeader(pairs: ReadonlyArray<readonly [string, string]>, name: string
 }
 
 /** True when fetch followed redirects to another origin: fetch dropped the token on the way. */
-function answeredElsewhere(response: FetchResponse, url: URL): boolean {
-  return response.redirected && URL.canParse(response.url) && new URL(response.url).origin !== url.origin;
+function answeredElsewhere(response: FetchResponse, origin: string): boolean {
+  return response.redirected && URL.canParse(response.url) && new URL(response.url).origin !== origin;
+}
+
+/** Per client, the header values already found sendable. */
+const checkedByClient = new WeakMap<TokenClient, CheckedHeaders>();
+
+function checkedHeadersOf(client: TokenClient): CheckedHeaders {
+  let checked = checkedByClient.get(client);
+  if (checked === undefined) checkedByClient.set(client, (checked = new Map()));
+  return checked;
 }
 
 /**
  * Sends one request with the client's headers for it and, when the API rejects the token,
  * invalidates exactly that token and sends the request once more with a new one. Shared by
- * `createAuthorizedFetch` and `TokenClient#fetch`; `url` must already be an allowed origin.
+ * `createAuthorizedFetch` and `TokenClient#fetch`; `url` must already be an allowed origin, and
+ * `send` must send exactly `url.href` (or the Request it came from).
+ *
+ * A failure while the request with the token is built or sent rejects with a ProdoAuthError that
+ * holds no token (`ErrorCode.NETWORK`, or `INVALID_RESPONSE` for a token no header can carry); the
+ * caller's own abort rejects with the caller's reason, as fetch does.
  *
  * @internal
  */
 export async function fetchWithToken<TInit extends FetchInit, TResponse extends FetchResponse>(
   client: TokenClient,
-  url: URL,
+  url: ResolvedUrl,
   init: TInit,
   send: (init: TInit) => Promise<TResponse>,
   request?: FetchRequest,
@@ -114,22 +139,32 @@ export async function fetchWithToken<TInit extends FetchInit, TResponse extends 
   if (hasHeader(callerHeaders, 'authorization')) return send(init);
   const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
   const replayable = init.body !== undefined ? isReplayable(init.body) : (request?.body ?? null) === null;
+  const signal = (init as { signal?: AbortSignal | null }).signal ?? request?.signal ?? undefined;
+  const checked = checkedHeadersOf(client);
 
   // Token first, then the request: a caller waiting for a token holds no socket.
   const attempt = async (): Promise<{ token: string; response: TResponse }> => {
-    const added = await client.requestHeaders({ method, url });
+    const added = await client.requestHeaders({ method, url: url.href });
+    assertSendable(added, checked);
     const headers = [...callerHeaders];
     for (const [name, value] of Object.entries(added)) {
       if (name === 'authorization' || !hasHeader(callerHeaders, name)) headers.push([name, value]);
     }
-    return { token: tokenOf(added.authorization), response: await send({ ...init, headers }) };
+    const token = tokenOf(added.authorization);
+    try {
+      return { token, response: await send({ ...init, headers }) };
+    } catch (error) {
+      // The caller's own abort is theirs to see as it is; our errors never hold a token.
+      if ((signal?.aborted === true && error === signal.reason) || isProdoAuthError(error)) throw error;
+      throw sendError(error, [added.authorization ?? '', token], method, url.href);
+    }
   };
 
   const { token, response } = await attempt();
-  if (!isTokenRejection(response) || answeredElsewhere(response, url)) return response;
+  if (!isTokenRejection(response) || answeredElsewhere(response, url.origin)) return response;
   if (!replayable) {
     await client.invalidate(token);
-    throw bodyNotReplayableError(response, response.status, method, url);
+    throw bodyNotReplayableError(response, response.status, method, new URL(url.href));
   }
   // Free the connection before the retry takes another one.
   await response.body?.cancel().catch(() => undefined);
@@ -137,12 +172,48 @@ export async function fetchWithToken<TInit extends FetchInit, TResponse extends 
   return (await attempt()).response;
 }
 
+type UrlGetter = () => string;
+
+/**
+ * The `url` getters of the Request classes we know (the global one and undici's); each throws for
+ * anything but its own Requests. Looked up on the first Request input: touching
+ * `globalThis.Request` loads Node's fetch, and importing undici costs a cold start.
+ */
+let requestUrlGetters: Promise<UrlGetter[]> | undefined;
+function urlGetters(): Promise<UrlGetter[]> {
+  requestUrlGetters ??= loadUndici().then((undici) =>
+    [globalThis.Request, undici.Request]
+      .map((c) => (c === undefined ? undefined : Object.getOwnPropertyDescriptor(c.prototype, 'url')?.get))
+      .filter((get): get is UrlGetter => get !== undefined),
+  );
+  return requestUrlGetters;
+}
+
+/**
+ * The URL a Request input really has, read the way fetch reads it (not through an overridable
+ * `url` property); undefined for anything that is not a Request, which fetch turns into a string.
+ */
+async function requestUrlOf(input: object): Promise<string | undefined> {
+  for (const get of await urlGetters()) {
+    try {
+      return get.call(input);
+    } catch {
+      // Not a Request of this class.
+    }
+  }
+  return undefined;
+}
+
 /**
  * Wraps `fetch` so that requests to the API's origins carry the client's token and API headers.
  *
  * - Only allowed origins get the token: by default the origin of `client.apiUrl`, never every
  *   host; requests to other origins pass through untouched.
- * - A relative path resolves against `client.apiUrl`.
+ * - A relative input is joined onto `client.apiUrl`'s path with one slash between, as axios's
+ *   `baseURL` is: with `https://host/api`, `/users` and `users` both go to `https://host/api/users`.
+ *   An absolute URL stays absolute (`http:evil.example/x` is the host `evil.example`), and gets the
+ *   token only when its origin is allowed; a network-path `//host/x` keeps its host.
+ * - What is checked is what is sent: the input is resolved once, and that URL goes to fetch.
  * - A request that sets its own `Authorization` is left alone: no token, no retry. The client's
  *   API headers (a vendor's media type) are added only where the request does not set them.
  * - A 401, or a `Bearer error="invalid_token"` challenge, invalidates exactly the token that
@@ -153,11 +224,15 @@ export async function fetchWithToken<TInit extends FetchInit, TResponse extends 
  * - The token is fetched before the request starts; a token endpoint failure rejects with the
  *   client's typed error (`TokenEndpointError`, `OAuthError`...) within its `timeoutMs`.
  * - A redirect to another origin never carries the token: fetch drops `Authorization` there.
+ * - A failure while the request with the token is built or sent (a token no header can carry, a
+ *   network error) rejects with a ProdoAuthError (`ErrorCode.INVALID_RESPONSE`, `ErrorCode.NETWORK`)
+ *   whose message, stack and cause hold no token; an abort by the caller's signal rejects as fetch does.
  *
  * @param client The token client whose tokens to send.
  * @param options Which origins get the token, and the fetch to send through.
  * @returns A function with the signature of the fetch it wraps (`globalThis.fetch` by default).
- * @throws ConfigError when there is no origin to send the token to (no `origins`, no `apiUrl`).
+ * @throws ConfigError when there is no origin to send the token to (no `origins`, no `apiUrl`), or a
+ *   plain-http origin off loopback without `dangerouslyAllowInsecureHttp`.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 (the `invalid_token` challenge)
  *
  * @example
@@ -172,7 +247,10 @@ export function createAuthorizedFetch<TFetch extends FetchFunction = typeof glob
   client: TokenClient,
   options: AuthorizedFetchOptions<TFetch> = {},
 ): TFetch {
-  const allowed = allowedOrigins({ origins: options.origins }, client.apiUrl);
+  const allowed = allowedOrigins(
+    { origins: options.origins, dangerouslyAllowInsecureHttp: options.dangerouslyAllowInsecureHttp },
+    client.apiUrl,
+  );
   // allowedOrigins' answer per origin, remembered: a service calls a handful of origins.
   const seen = new Map<string, boolean>();
   const isAllowed = (origin: string): boolean => {
@@ -184,19 +262,23 @@ export function createAuthorizedFetch<TFetch extends FetchFunction = typeof glob
     }
     return answer;
   };
-  const base = client.apiUrl;
+  const resolve = urlResolver(client.apiUrl);
   const authorizedFetch: typeof globalThis.fetch = async (input, init) => {
     // Read the global at call time, so a fetch installed later (a test recorder) is used.
     const send = (options.fetch ?? globalThis.fetch) as typeof globalThis.fetch;
-    const request = typeof input === 'object' && !(input instanceof URL) ? input : undefined;
-    const href = request === undefined ? String(input) : request.url;
-    const absolute = URL.canParse(href);
-    if (!absolute && (base === undefined || !URL.canParse(href, base))) {
-      throw new ConfigError("A relative URL needs the client's apiUrl: pass an absolute URL, or give the client an apiUrl");
+    let request: Request | undefined;
+    let href: string;
+    if (typeof input === 'string') href = input;
+    else if (input instanceof URL) href = input.href;
+    else {
+      const url = await requestUrlOf(input);
+      if (url !== undefined) request = input;
+      // Not a Request: fetch reads it as a string, and so do we.
+      href = url ?? String(input);
     }
-    const url = new URL(href, base);
-    // A relative path is sent as the URL it resolved to; anything else exactly as given.
-    const target = absolute ? input : url;
+    const url = resolve(href);
+    // The URL that was checked is the one sent: a Request carries it, anything else is sent as url.href.
+    const target = request ?? url.href;
     if (!isAllowed(url.origin)) return send(target, init);
     return fetchWithToken(client, url, init ?? {}, (i) => send(target, i), request);
   };

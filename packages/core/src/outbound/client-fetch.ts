@@ -1,12 +1,24 @@
 /** `TokenClient#fetch`: the client's own fetch, through undici and the client's dispatcher. */
-import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import type { Dispatcher, RequestInit, Response } from 'undici';
 import { ConfigError } from '../errors.js';
+import { loadUndici } from '../load-undici.js';
 import type { TokenClient } from '../token-client.js';
 import { fetchWithToken } from './authorized-fetch.js';
+import { urlResolver, type UrlResolver } from './resolve-url.js';
+
+/** Per client, its apiUrl's resolver (and the inputs it has resolved). */
+const resolvers = new WeakMap<TokenClient, UrlResolver>();
+
+function resolverOf(client: TokenClient): UrlResolver {
+  let resolve = resolvers.get(client);
+  if (resolve === undefined) resolvers.set(client, (resolve = urlResolver(client.apiUrl)));
+  return resolve;
+}
 
 /**
- * Resolves `input` against the client's apiUrl, refuses any origin but the API's, and sends it
- * with the token (one retry on a rejection).
+ * Resolves `input` as `createAuthorizedFetch` does (a path joins the apiUrl's path; an absolute URL
+ * stays absolute), refuses any origin but the API's, and sends that same URL with the token (one
+ * retry on a rejection).
  *
  * @internal
  */
@@ -17,13 +29,13 @@ export async function clientFetch(
   init: RequestInit,
   dispatcher: () => Promise<Dispatcher>,
 ): Promise<Response> {
-  if (!URL.canParse(String(input), client.apiUrl)) {
-    throw new ConfigError(`fetch() needs an absolute URL, or a path with the client's apiUrl set`);
+  if (typeof input !== 'string' && !(input instanceof URL)) {
+    throw new ConfigError('fetch() takes a URL string or a URL object');
   }
-  const url = new URL(input, client.apiUrl);
+  const url = resolverOf(client)(typeof input === 'string' ? input : input.href);
   if (apiOrigin !== undefined && url.origin !== apiOrigin) {
     throw new ConfigError(`Refusing to send the access token to ${url.origin}: this client's apiUrl allows only ${apiOrigin}`);
   }
-  const through = await dispatcher();
-  return fetchWithToken(client, url, init, (i) => undiciFetch(url, { ...i, dispatcher: through } as RequestInit));
+  const [through, { fetch }] = await Promise.all([dispatcher(), loadUndici()]);
+  return fetchWithToken(client, url, init, (i) => fetch(url.href, { ...i, dispatcher: through } as RequestInit));
 }

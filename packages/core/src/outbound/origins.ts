@@ -1,5 +1,6 @@
 /** Which hosts may receive a client's token: the one rule every outbound adapter applies. */
 import { ConfigError } from '../errors.js';
+import { isLoopback } from '../validation.js';
 
 /** Decides whether a request URL may carry the token. */
 export type OriginMatcher = (url: URL | string) => boolean;
@@ -11,20 +12,41 @@ export interface OriginOptions {
    * Never every host.
    */
   origins?: ReadonlyArray<string | URL> | undefined;
+  /**
+   * Allow plain `http:` origins off loopback, where anyone on the network path can read the token
+   * (the same opt-in as `createTokenClient`'s). Without it such an origin, given in `origins` or
+   * taken from the base URL, is a ConfigError. Loopback (`localhost`, `127.0.0.0/8`, `[::1]`) is
+   * always allowed.
+   * @default false
+   */
+  dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
 
-function originOf(value: string | URL, what: string): string {
+function originOf(value: string | URL, what: string, allowInsecureHttp: boolean): string {
   const text = String(value);
   if (!URL.canParse(text)) throw new ConfigError(`Invalid ${what}`, [{ path: what, message: 'must be an absolute URL' }]);
   const url = new URL(text);
-  if (url.origin === 'null') throw new ConfigError(`Invalid ${what}`, [{ path: what, message: 'must be an http(s) URL' }]);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`Invalid ${what}`, [{ path: what, message: 'must be an http(s) URL' }]);
+  }
+  if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopback(url)) {
+    throw new ConfigError(`Invalid ${what}`, [
+      {
+        path: what,
+        message:
+          'must use https: plain http would send the token readable to anyone on the network path, so it is ' +
+          'accepted on loopback only (localhost, 127.0.0.0/8, [::1]); pass dangerouslyAllowInsecureHttp: true to allow it',
+      },
+    ]);
+  }
   return url.origin;
 }
 
 /**
  * The origin matcher for an adapter: explicit `origins`, else `fallbacks` in order (an instance's
- * base URL, the client's apiUrl). Throws ConfigError when there is nothing to match: sending the
- * token to every host is never a default.
+ * base URL, the client's apiUrl). Throws ConfigError when there is nothing to match (sending the
+ * token to every host is never a default), and for a plain-http origin off loopback unless
+ * `dangerouslyAllowInsecureHttp` is set.
  *
  * @example
  * const allowed = allowedOrigins({ origins: ['https://api.example.com'] });
@@ -32,9 +54,13 @@ function originOf(value: string | URL, what: string): string {
  * allowed('https://evil.example.net/'); // false
  */
 export function allowedOrigins(options: OriginOptions, ...fallbacks: Array<string | URL | undefined>): OriginMatcher {
+  const insecure = options.dangerouslyAllowInsecureHttp === true;
   let origins: Set<string>;
   if (options.origins !== undefined) {
-    origins = new Set(options.origins.map((o, i) => originOf(o, `origins[${i}]`)));
+    if (!Array.isArray(options.origins)) {
+      throw new ConfigError('Invalid origins', [{ path: 'origins', message: 'must be an array of URLs' }]);
+    }
+    origins = new Set(options.origins.map((o, i) => originOf(o, `origins[${i}]`, insecure)));
   } else {
     const fallback = fallbacks.find((f) => f !== undefined && String(f) !== '');
     if (fallback === undefined) {
@@ -42,7 +68,7 @@ export function allowedOrigins(options: OriginOptions, ...fallbacks: Array<strin
         'No origin to send the token to: pass `origins`, or give the client an apiUrl (or the instance a baseURL)',
       );
     }
-    origins = new Set([originOf(fallback, 'apiUrl')]);
+    origins = new Set([originOf(fallback, 'apiUrl', insecure)]);
   }
   return (url) => {
     const text = String(url);

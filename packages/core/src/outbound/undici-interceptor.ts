@@ -3,10 +3,12 @@
  * rules as `createAuthorizedFetch`, at the dispatcher level.
  */
 import type { Dispatcher } from 'undici';
+import { isProdoAuthError } from '../errors.js';
 import type { TokenClient } from '../token-client.js';
 import { isTokenRejection } from './rejection.js';
 import { tokenOf } from './authorized-fetch.js';
 import { allowedOrigins, type OriginMatcher } from './origins.js';
+import { assertSendable, holdsSecret, sendError, type CheckedHeaders } from './send-errors.js';
 
 export interface AuthInterceptorOptions {
   /**
@@ -15,7 +17,22 @@ export interface AuthInterceptorOptions {
    * @default [the origin of client.apiUrl]
    */
   origins?: ReadonlyArray<string | URL> | undefined;
+  /**
+   * Allow plain `http:` origins off loopback, where anyone on the network path can read the token.
+   * Without it such an origin (in `origins`, or the client's apiUrl) is a ConfigError; loopback
+   * (`localhost`, `127.0.0.0/8`, `[::1]`) is always allowed.
+   * @default false
+   */
+  dangerouslyAllowInsecureHttp?: boolean | undefined;
 }
+
+/**
+ * A rejected response is read and thrown away before the retry, so its connection can be reused;
+ * past this many bytes, or this long, it is aborted instead: a body that never ends must not hang
+ * the request.
+ */
+const DRAIN_MAX_BYTES = 64 * 1024;
+const DRAIN_MAX_MS = 1000;
 
 type Dispatch = Dispatcher.Dispatch;
 type DispatchHeaders = Dispatcher.DispatchOptions['headers'];
@@ -85,12 +102,19 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
   /** The origin the request goes to: `opts.origin`, normalised. */
   readonly #origin: string;
   readonly #replayable: boolean;
+  readonly #checked: CheckedHeaders;
   #token = '';
+  /** The `Authorization` value sent: what no error reaching the caller may contain. */
+  #authorization = '';
   #context: unknown;
   #retried = false;
   /** The rejected response is being read to its end (freeing the connection) before the retry. */
   #draining = false;
-  #retry: Promise<{ token: string; headers: string[] }> | undefined;
+  #drainedBytes = 0;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The controller of a rejected response we aborted: its late callbacks are not the caller's. */
+  #discarded: Dispatcher.DispatchController | undefined;
+  #retry: Promise<{ token: string; authorization: string; headers: string[] }> | undefined;
   /** The caller's handler got its final callback (end or error); nothing more may reach it. */
   #done = false;
 
@@ -101,8 +125,10 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
     headers: string[],
     handler: Dispatcher.DispatchHandler,
     origin: string,
+    checked: CheckedHeaders,
   ) {
     this.#client = client;
+    this.#checked = checked;
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#headers = headers;
@@ -117,30 +143,38 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
   }
 
   /** The caller's headers plus the client's: `authorization` always, API headers where missing. */
-  async #authorize(): Promise<{ token: string; headers: string[] }> {
+  async #authorize(): Promise<{ token: string; authorization: string; headers: string[] }> {
     // The URL as the server sees it: origin, then path (a path like `//other.host/` stays a path).
     const url = `${this.#origin}${this.#opts.path}`;
     const added = await this.#client.requestHeaders({ method: this.#opts.method, url });
+    // A token undici cannot put in a header never reaches undici, whose errors would print it.
+    assertSendable(added, this.#checked);
     const headers = [...this.#headers];
     for (const [name, value] of Object.entries(added)) {
       if (name === 'authorization' || !hasHeader(this.#headers, name)) headers.push(name, value);
     }
-    return { token: tokenOf(added.authorization), headers };
+    return { token: tokenOf(added.authorization), authorization: added.authorization ?? '', headers };
   }
 
   /** Dispatches once the token is there: a request waiting for a token holds no socket. */
-  #send(authorized: Promise<{ token: string; headers: string[] }>): void {
+  #send(authorized: Promise<{ token: string; authorization: string; headers: string[] }>): void {
     authorized.then(
-      ({ token, headers }) => {
+      ({ token, authorization, headers }) => {
         this.#token = token;
+        this.#authorization = authorization;
         try {
           this.#dispatch({ ...this.#opts, headers }, this);
         } catch (error) {
-          this.#fail(asError(error));
+          // Building the request failed with our header in it: typed, and without the token.
+          this.#fail(isProdoAuthError(error) ? error : sendError(error, this.#secrets(), this.#opts.method, `${this.#origin}${this.#opts.path}`));
         }
       },
       (error: unknown) => this.#fail(asError(error)),
     );
+  }
+
+  #secrets(): string[] {
+    return [this.#authorization, this.#token];
   }
 
   #fail(error: Error, controller: Dispatcher.DispatchController = detachedController()): void {
@@ -190,6 +224,7 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
         },
       },
     };
+    if (controller === this.#discarded) return;
     if (!this.#retried && isTokenRejection(response) && this.#answeredByOurOrigin()) {
       const invalidated = this.#client.invalidate(this.#token);
       if (this.#replayable) {
@@ -198,6 +233,8 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
         // Get the new token while the rejected response drains.
         this.#retry = invalidated.then(() => this.#authorize());
         this.#retry.catch(() => undefined);
+        this.#drainTimer = setTimeout(() => this.#discard(controller), DRAIN_MAX_MS);
+        this.#drainTimer.unref();
         return;
       }
       // A stream body is gone: the token is still dropped, the rejection goes to the caller.
@@ -207,12 +244,19 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#draining) this.#handler.onResponseData?.(controller, chunk);
+    if (controller === this.#discarded) return;
+    if (!this.#draining) {
+      this.#handler.onResponseData?.(controller, chunk);
+      return;
+    }
+    this.#drainedBytes += chunk.length;
+    if (this.#drainedBytes > DRAIN_MAX_BYTES) this.#discard(controller);
   }
 
   onResponseEnd(controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    if (controller === this.#discarded) return;
     if (this.#draining) {
-      this.#draining = false;
+      this.#stopDraining();
       this.#send(this.#retry!);
       return;
     }
@@ -222,8 +266,31 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    // The rejected response we cut short: its abort is ours, the retry is already on its way.
+    if (controller === this.#discarded) return;
+    this.#stopDraining();
+    // undici's own errors (their codes drive retry interceptors) pass as they are, unless one holds the token.
+    const leaks = !isProdoAuthError(error) && this.#authorization !== '' && holdsSecret(error, this.#secrets());
+    this.#fail(leaks ? sendError(error, this.#secrets(), this.#opts.method, `${this.#origin}${this.#opts.path}`) : error, controller);
+  }
+
+  #stopDraining(): void {
     this.#draining = false;
-    this.#fail(error, controller);
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+  }
+
+  /** The rejected response is too long, or too slow, to read to its end: abort it and retry now. */
+  #discard(controller: Dispatcher.DispatchController): void {
+    if (!this.#draining) return;
+    this.#stopDraining();
+    this.#discarded = controller;
+    try {
+      controller.abort(new Error('prodo-auth: discarded the rest of a rejected response before the retry'));
+    } catch {
+      // Already gone: nothing left to free.
+    }
+    this.#send(this.#retry!);
   }
 }
 
@@ -245,13 +312,20 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
  *   within the client's `timeoutMs`.
  * - Redirects: compose `interceptors.redirect()` after this interceptor (so each hop is authorized
  *   on its own), or before it (undici then drops `Authorization` on a hop to another origin).
+ * - The body of a rejected response is read and dropped before the retry, up to 64 KiB or one
+ *   second; past that the response is aborted and the retry goes ahead.
+ * - A token undici cannot send in a header (CR, LF, NUL...) fails the request with a ProdoAuthError
+ *   (`ErrorCode.INVALID_RESPONSE`) before dispatch; a dispatch that throws rejects with
+ *   `ErrorCode.NETWORK`. undici's own errors pass through as they are, so retry interceptors keep
+ *   their codes, unless one holds the token: then it is replaced. No error ever holds the token.
  *
  * Needs undici 7 (the `onRequestStart` / `onResponseStart` handler API).
  *
  * @param client The token client whose tokens to send.
  * @param options Which origins get the token.
  * @returns An interceptor for `Agent#compose`.
- * @throws ConfigError when there is no origin to send the token to (no `origins`, no `apiUrl`).
+ * @throws ConfigError when there is no origin to send the token to (no `origins`, no `apiUrl`), or a
+ *   plain-http origin off loopback without `dangerouslyAllowInsecureHttp`.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 (the `invalid_token` challenge)
  *
  * @example
@@ -261,14 +335,17 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
  * const { statusCode, body } = await request('https://api.example.com/v1/things', { dispatcher });
  */
 export function authInterceptor(client: TokenClient, options: AuthInterceptorOptions = {}): Dispatcher.DispatcherComposeInterceptor {
-  const allowedOrigin = allowedOriginCache(allowedOrigins({ origins: options.origins }, client.apiUrl));
+  const allowedOrigin = allowedOriginCache(
+    allowedOrigins({ origins: options.origins, dangerouslyAllowInsecureHttp: options.dangerouslyAllowInsecureHttp }, client.apiUrl),
+  );
+  const checked: CheckedHeaders = new Map();
   return (dispatch) =>
     function prodoAuthInterceptor(opts, handler) {
       const origin = allowedOrigin(opts.origin);
       if (origin === undefined) return dispatch(opts, handler);
       const headers = flatHeaders(opts.headers);
       if (hasHeader(headers, 'authorization')) return dispatch(opts, handler);
-      new AuthorizedDispatch(client, dispatch, opts, headers, handler, origin).start();
+      new AuthorizedDispatch(client, dispatch, opts, headers, handler, origin, checked).start();
       // The dispatch happens once the token is there; until then this dispatcher is not busy.
       return true;
     };

@@ -17,13 +17,12 @@
  * - The example `expires_in` (43199) is in seconds; there is no refresh expiry in the response.
  * - Spring's refresh error echoes the refresh token ("Invalid refresh token: ..."): redacted.
  */
-import { z } from 'zod';
 import type { ClientAuthentication } from '../client-auth.js';
 import { ReauthenticationRequiredError } from '../errors.js';
 import { passwordGrant, type ParamSource } from '../grants/password.js';
 import { SecretSet } from '../redact.js';
 import type { TokenClientOptions } from '../token-client.js';
-import { parseOptions, urlString } from '../validation.js';
+import { func, httpUrl, optional, parseOptions, secret, text, type Check } from '../validation.js';
 
 export const BIO_PRODICT_TOKEN_URL = 'https://api.bio-prodict.nl/oauth/oauth/token';
 export const BIO_PRODICT_API_URL = 'https://api.bio-prodict.nl';
@@ -45,15 +44,21 @@ export interface BioProdictOptions {
   apiUrl?: string | undefined;
 }
 
-const schema = z.object({
-  clientId: z.string().min(1, 'is required'),
-  clientSecret: z.string().min(1, 'is required'),
-  username: z.string().min(1, 'is required'),
-  password: z.string().min(1, 'is required'),
-  twoFactor: z.union([z.string().min(1), z.function()]).optional(),
-  tokenUrl: urlString.optional(),
-  apiUrl: urlString.optional(),
-});
+/** A code, or a function that returns a fresh one. */
+const twoFactor: Check<string | (() => string | Promise<string>)> = (value, report, options) =>
+  typeof value === 'function'
+    ? (func(value, report, options) as () => string | Promise<string>)
+    : text('must be a code or a function returning a fresh code')(value, report, options);
+
+const schema = {
+  clientId: text(),
+  clientSecret: secret(),
+  username: text(),
+  password: secret(),
+  twoFactor: optional(twoFactor),
+  tokenUrl: optional(httpUrl),
+  apiUrl: optional(httpUrl),
+};
 
 /** Basic `client_id:client_secret` exactly as the doc writes it: Base64 of the raw values. */
 function rawBasic(clientId: string, clientSecret: string): ClientAuthentication {

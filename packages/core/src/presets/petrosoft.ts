@@ -18,10 +18,9 @@
  *   Messages are redacted before they reach an error.
  * - `token_type` is lower-case `bearer`: the header is always `Bearer <token>`.
  */
-import { z } from 'zod';
 import { jsonLoginGrant } from '../grants/json-login.js';
 import type { TokenClientOptions } from '../token-client.js';
-import { parseOptions, urlString } from '../validation.js';
+import { httpUrl, optional, parseOptions, secret, text } from '../validation.js';
 
 export interface PetrosoftOptions {
   /** The API user's email, entered as login when the user was created. */
@@ -29,13 +28,20 @@ export interface PetrosoftOptions {
   password: string;
   /** The Authorization API's base URL; `/v1/auth/token` and `/v1/auth/refresh_token` are under it. */
   baseUrl: string;
+  /**
+   * The API that gets the token, when it is not at `baseUrl` (the mock server's sample API, another
+   * environment). Relative `fetch` URLs resolve against it.
+   * @default baseUrl
+   */
+  apiUrl?: string | undefined;
 }
 
-const schema = z.object({
-  login: z.string().min(1, 'is required'),
-  password: z.string().min(1, 'is required'),
-  baseUrl: urlString,
-});
+const schema = {
+  login: text(),
+  password: secret(),
+  baseUrl: httpUrl,
+  apiUrl: optional(httpUrl),
+};
 
 /**
  * Options for `createTokenClient` that log in to Petrosoft.
@@ -55,6 +61,6 @@ export function petrosoft(options: PetrosoftOptions): TokenClientOptions {
       password: o.password,
       expiresInUnit: 'seconds',
     }),
-    apiUrl: base,
+    apiUrl: o.apiUrl ?? base,
   };
 }

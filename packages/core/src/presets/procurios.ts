@@ -19,11 +19,10 @@
  * - PKCE (S256) and `state` are sent although the doc does not mention them: servers ignore
  *   unknown parameters, and they protect the login when supported.
  */
-import { z } from 'zod';
 import { authorizationCodeGrant } from '../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../grants/client-credentials.js';
 import type { TokenClientOptions } from '../token-client.js';
-import { parseOptions, scopeField, urlString } from '../validation.js';
+import { absoluteUrl, httpUrl, optional, parseOptions, scope, secret, text } from '../validation.js';
 
 /** The media type every Procurios API request must accept. */
 export const PROCURIOS_MEDIA_TYPE = 'application/vnd.procurios.application+json; version=1';
@@ -51,19 +50,14 @@ export interface ProcuriosPreset {
   authorizationCode(options: ProcuriosAuthorizationCodeOptions): TokenClientOptions;
 }
 
-const base = {
-  tokenUrl: urlString,
-  clientId: z.string().min(1, 'is required'),
-  clientSecret: z.string().min(1, 'is required'),
-  scope: scopeField,
-  apiUrl: urlString.optional(),
+const ccSchema = {
+  tokenUrl: httpUrl,
+  clientId: text(),
+  clientSecret: secret(),
+  scope: optional(scope),
+  apiUrl: optional(httpUrl),
 };
-const ccSchema = z.object(base);
-const codeSchema = z.object({
-  ...base,
-  authorizeUrl: urlString,
-  redirectUri: z.string().refine((s) => URL.canParse(s), 'must be an absolute URL'),
-});
+const codeSchema = { ...ccSchema, authorizeUrl: httpUrl, redirectUri: absoluteUrl };
 
 const apiHeaders = (): Record<string, string> => ({ accept: PROCURIOS_MEDIA_TYPE });
 

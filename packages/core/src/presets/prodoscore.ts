@@ -12,11 +12,10 @@
  *   It lives as long as the browser session: it is used until its JWT `exp` or until the API
  *   rejects it, then ReauthenticationRequiredError asks for a new one.
  */
-import { z } from 'zod';
 import { passwordGrant } from '../grants/password.js';
 import { staticTokenGrant } from '../grants/static-token.js';
 import type { TokenClientOptions } from '../token-client.js';
-import { parseOptions, urlString } from '../validation.js';
+import { httpUrl, optional, parseOptions, secret, text } from '../validation.js';
 
 export const PRODOSCORE_TOKEN_URL = 'https://auth.ag.prodoscore.com/realms/ind-prod/protocol/openid-connect/token';
 export const PRODOSCORE_API_URL = 'https://api.ag.prodoscore.com';
@@ -45,13 +44,14 @@ export interface ProdoscorePreset {
   browserToken(token: string, options?: ProdoscoreBrowserTokenOptions): TokenClientOptions;
 }
 
-const schema = z.object({
-  clientId: z.string().min(1, 'is required (your Prodoscore Customer ID)'),
-  username: z.string().min(1, 'is required'),
-  password: z.string().min(1, 'is required'),
-  tokenUrl: urlString.optional(),
-  apiUrl: urlString.optional(),
-});
+const schema = {
+  clientId: text('is required (your Prodoscore Customer ID)'),
+  username: text(),
+  password: secret(),
+  tokenUrl: optional(httpUrl),
+  apiUrl: optional(httpUrl),
+};
+const browserTokenSchema = { apiUrl: optional(httpUrl) };
 
 function prodoscoreLogin(options: ProdoscoreOptions): TokenClientOptions {
   const o = parseOptions(schema, options, 'prodoscore');
@@ -76,7 +76,7 @@ function prodoscoreLogin(options: ProdoscoreOptions): TokenClientOptions {
  */
 export const prodoscore: ProdoscorePreset = Object.assign(prodoscoreLogin, {
   browserToken(token: string, options: ProdoscoreBrowserTokenOptions = {}): TokenClientOptions {
-    const apiUrl = parseOptions(z.object({ apiUrl: urlString.optional() }), options, 'prodoscore.browserToken').apiUrl;
+    const apiUrl = parseOptions(browserTokenSchema, options, 'prodoscore.browserToken').apiUrl;
     return { grant: staticTokenGrant({ token }), apiUrl: apiUrl ?? PRODOSCORE_API_URL };
   },
 });

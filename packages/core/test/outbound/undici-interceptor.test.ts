@@ -260,6 +260,58 @@ describe('authInterceptor: a rejected token', () => {
     expect(net.tokenRequests()).toBe(2);
   });
 
+  /** An API whose rejections send `chunk` (every 5 ms when `repeat`) and never end their body. */
+  function endlessRejection(chunk: string, repeat: boolean): { closed: () => boolean } {
+    let closed = false;
+    net.api.handler = (req, res) => {
+      const token = bearer(req);
+      if (token !== undefined && net.auth.live.has(token)) return protectedApi(net.auth.live)(req, res);
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'text/plain' });
+      res.write(chunk);
+      const timer = repeat ? setInterval(() => res.write(chunk), 5) : undefined;
+      res.on('close', () => {
+        clearInterval(timer);
+        closed = true;
+      });
+    };
+    return { closed: () => closed };
+  }
+
+  it('a 401 whose body never ends does not hang the request: the rest is discarded after a short wait and the retry goes ahead', async () => {
+    const rejection = endlessRejection('still streaming', false);
+    const c = net.client();
+    const first = await c.getAccessToken();
+    net.auth.live.delete(first);
+    const started = performance.now();
+    const res = await send(agent(authInterceptor(c)), `${net.api.url}/api`);
+    expect(res.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(2500);
+    expect(net.api.requests.map(bearer)).toEqual([first, expect.not.stringMatching(first)]);
+    await until(() => rejection.closed(), 2000);
+  });
+
+  it('a 401 whose body streams on and on is aborted past 64 KiB, without waiting, and the retry goes ahead', async () => {
+    const rejection = endlessRejection('x'.repeat(16 * 1024), true);
+    const c = net.client();
+    net.auth.live.delete(await c.getAccessToken());
+    const started = performance.now();
+    const res = await send(agent(authInterceptor(c)), `${net.api.url}/api`);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ path: '/api' });
+    // Well under the one-second wait: the byte bound cut it short.
+    expect(performance.now() - started).toBeLessThan(900);
+    await until(() => rejection.closed(), 2000);
+  });
+
+  it("through undici's fetch too, a never-ending 401 body does not hang the request", async () => {
+    endlessRejection('still streaming', false);
+    const c = net.client();
+    net.auth.live.delete(await c.getAccessToken());
+    const res = await undiciFetch(`${net.api.url}/api`, { dispatcher: agent(authInterceptor(c)) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ path: '/api' });
+  });
+
   it('500 concurrent requests rejected at once make exactly 1 token request, and all succeed on retry', async () => {
     const n = 500;
     const c = net.client();
