@@ -12,7 +12,7 @@ import { petrosoft } from './presets/petrosoft.js';
 import { procurios } from './presets/procurios.js';
 import { prodoscore } from './presets/prodoscore.js';
 import type { TokenClientOptions } from './token-client.js';
-import { didYouMean } from './validation.js';
+import { didYouMean, ownOption } from './validation.js';
 
 /** The grants `PRODO_AUTH_GRANT` can name. */
 export type GrantName = 'password' | 'client_credentials' | 'authorization_code' | 'json_login' | 'static';
@@ -125,7 +125,7 @@ const MIN_SESSION_SECRET = 32;
 export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
   const issues: ConfigIssue[] = [];
   const get = (name: string): string | undefined => {
-    const v = env[PREFIX + name]?.trim();
+    const v = ownOption<string>(env, PREFIX + name)?.trim();
     return v === undefined || v === '' ? undefined : v;
   };
   const issue = (name: string, message: string): void => {

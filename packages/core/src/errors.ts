@@ -21,6 +21,8 @@ export const ErrorCode = {
   RESPONSE_TOO_LARGE: 'ERR_PRODO_AUTH_RESPONSE_TOO_LARGE',
   /** The token endpoint's response was not a valid token response (not JSON, HTML, wrong types). */
   INVALID_RESPONSE: 'ERR_PRODO_AUTH_INVALID_RESPONSE',
+  /** The token store failed, or did not answer within `timeoutMs`; the client carries on with what it has in memory. */
+  STORE: 'ERR_PRODO_AUTH_STORE',
   /** A token store returned a value that is not a stored token set (another version, a stray key). */
   INVALID_STORED_VALUE: 'ERR_PRODO_AUTH_INVALID_STORED_VALUE',
   /** No valid token and no way to get one without the user: log in again. */

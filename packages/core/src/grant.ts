@@ -1,6 +1,6 @@
 /** The grant strategy interface and the request step the OAuth form-encoded grants share. */
-import { createHash } from 'node:crypto';
 import type { ClientAuthentication } from './client-auth.js';
+import { nodeCrypto } from './node-crypto.js';
 import { SecretSet } from './redact.js';
 import { processTokenResponse, type ExpiresInUnit } from './token-response.js';
 import type { TokenSet } from './token-set.js';
@@ -37,7 +37,7 @@ export interface Grant {
 
 /** A short hash of the values that identify whose tokens these are. Never includes a secret. */
 export function cacheKeyOf(...parts: Array<string | undefined>): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }
 
 /** Origin and path of an endpoint, for messages: a query string may hold secrets. */

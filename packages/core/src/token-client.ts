@@ -3,14 +3,14 @@
  * before expiry, makes one request however many callers wait, and never spends a refresh token
  * twice.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dispatcher, RequestInit, Response } from 'undici';
-import { ConfigError, ErrorCode, isProdoAuthError, ProdoAuthError, ReauthenticationRequiredError } from './errors.js';
+import { ConfigError, ErrorCode, isProdoAuthError, ProdoAuthError, ReauthenticationRequiredError, sanitizeCause } from './errors.js';
 import type { Grant, GrantContext } from './grant.js';
 import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
 import { clientFetch } from './outbound/client-fetch.js';
 import { SecretSet } from './redact.js';
+import { nodeCrypto } from './node-crypto.js';
 import { memoryStore, type TokenStore } from './store.js';
 import { TokenSet, type StoredTokenSet } from './token-set.js';
 import { Transport, type RetryOptions } from './transport.js';
@@ -308,19 +308,64 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
 
   async #acquireShared(): Promise<TokenSet> {
     if (this.#store.withLock === undefined) return this.#acquireOnce();
+    const lockTtlMs = this.#transport.timeoutMs * 2 + 1000;
     let ran = false;
+    let alone: Promise<TokenSet> | undefined;
     const run = (): Promise<TokenSet> => {
       ran = true;
-      return this.#acquireOnce();
+      // The lock came after this client gave up waiting for it: never a second acquisition.
+      return alone ?? this.#acquireOnce();
     };
     try {
-      return await this.#store.withLock(`${this.#key}:lock`, this.#transport.timeoutMs * 2 + 1000, run);
+      // The wait for the lock is bounded too: a store that never answers must not hang callers.
+      return await this.#bounded('lock', lockTtlMs, () => this.#store.withLock!(`${this.#key}:lock`, lockTtlMs, run), () => !ran);
     } catch (error) {
       if (ran) throw error;
-      // The lock itself failed (a shared store is down): carry on alone.
-      this.emit('store_error', { operation: 'lock', error });
-      return this.#acquireOnce();
+      // The lock itself failed or did not come in time (a shared store is down): carry on alone.
+      this.#storeError('lock', error);
+      alone = this.#acquireOnce();
+      return alone;
     }
+  }
+
+  /**
+   * A store call with a deadline: a store that never answers (Redis down behind an offline queue)
+   * fails the call with `ErrorCode.STORE` after `ms`, while `stillBounded()` holds.
+   */
+  #bounded<T>(
+    operation: StoreErrorEvent['operation'],
+    ms: number,
+    call: () => Promise<T>,
+    stillBounded: () => boolean = () => true,
+  ): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = Promise.resolve().then(call);
+    const deadline = new Promise<never>((_resolve, reject) => {
+      // Ref'd: a caller awaits this, and the timer is what bounds the wait.
+      timer = setTimeout(() => {
+        if (!stillBounded()) return;
+        reject(new ProdoAuthError(`The token store did not answer a ${operation} within ${ms} ms`, { code: ErrorCode.STORE }));
+      }, ms);
+    });
+    pending.catch(() => undefined);
+    return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Reports a store failure. The store's own error may hold what it was given (ioredis puts a
+   * command's arguments, the serialised tokens among them, on its errors): it is passed on only as a
+   * sanitized cause, with every token this client knows redacted.
+   */
+  #storeError(operation: StoreErrorEvent['operation'], error: unknown): void {
+    const secrets = this.#secrets;
+    const failure =
+      isProdoAuthError(error) && error.code === ErrorCode.STORE
+        ? error
+        : new ProdoAuthError(`The token store's ${operation} failed`, {
+            code: ErrorCode.STORE,
+            cause: sanitizeCause(error, (t) => secrets.redact(t)),
+          });
+    this.emit('store_error', { operation, error: failure });
   }
 
   async #acquireOnce(): Promise<TokenSet> {
@@ -414,15 +459,16 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   async #claimRefresh(current: TokenSet): Promise<Claim> {
     const locked = this.#store.withLock !== undefined;
     const now = Date.now();
-    const id = randomUUID();
+    const id = nodeCrypto().randomUUID();
     const marker: StoredTokenSet = current.with({ refreshToken: undefined, refreshExpiresAt: undefined }).toStored();
     if (!locked) marker.refreshClaim = { id, expiresAt: now + this.#transport.timeoutMs + 1000 };
     try {
       // As long as the entry it replaces: a client that still holds the refresh token in memory
       // must find the record, not a miss, until that token expires anyway.
-      await this.#store.set(this.#key, marker, (current.refreshExpiresAt ?? Infinity) - now);
+      const ttlMs = (current.refreshExpiresAt ?? Infinity) - now;
+      await this.#bounded('set', this.#transport.timeoutMs, () => this.#store.set(this.#key, marker, ttlMs));
     } catch (error) {
-      this.emit('store_error', { operation: 'set', error });
+      this.#storeError('set', error);
       return { kind: 'unrecorded' };
     }
     if (locked) return { kind: 'recorded' };
@@ -568,9 +614,9 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   async #read(): Promise<StoreEntry | undefined> {
     let value: unknown;
     try {
-      value = await this.#store.get(this.#key);
+      value = await this.#bounded('get', this.#transport.timeoutMs, () => this.#store.get(this.#key));
     } catch (error) {
-      this.emit('store_error', { operation: 'get', error });
+      this.#storeError('get', error);
       return undefined;
     }
     // Some stores answer a missing key with null.
@@ -581,9 +627,9 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     } catch (error) {
       this.emit('store_error', { operation: 'get', error });
       try {
-        await this.#store.delete(this.#key);
+        await this.#bounded('delete', this.#transport.timeoutMs, () => this.#store.delete(this.#key));
       } catch (deleteError) {
-        this.emit('store_error', { operation: 'delete', error: deleteError });
+        this.#storeError('delete', deleteError);
       }
       return undefined;
     }
@@ -599,10 +645,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     const until = Math.max(lifetime, keepUntil);
     const operation = until <= now ? 'delete' : 'set';
     try {
-      if (operation === 'delete') await this.#store.delete(this.#key);
-      else await this.#store.set(this.#key, tokenSet.toStored(), until - now);
+      await this.#bounded(operation, this.#transport.timeoutMs, () =>
+        operation === 'delete' ? this.#store.delete(this.#key) : this.#store.set(this.#key, tokenSet.toStored(), until - now),
+      );
     } catch (error) {
-      this.emit('store_error', { operation, error });
+      this.#storeError(operation, error);
     }
   }
 }

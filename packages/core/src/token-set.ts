@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { ErrorCode, ProdoAuthError } from './errors.js';
 import { REDACTED } from './redact.js';
 
@@ -161,7 +160,8 @@ export class TokenSet {
    * @throws ProdoAuthError (`ErrorCode.INVALID_RESPONSE`) naming the bad fields, never a value.
    */
   static from(tokenSet: TokenSet): TokenSet {
-    if (tokenSet instanceof TokenSet) return tokenSet;
+    // One of ours is checked too: its constructor takes whatever a custom grant gives it.
+    if (tokenSet instanceof TokenSet && storedTokenSetIssues(tokenSet.toStored()).length === 0) return tokenSet;
     const t = tokenSet as Partial<TokenSet> | null | undefined;
     return checkedTokenSet(
       t === null || typeof t !== 'object'
@@ -217,8 +217,9 @@ function checkedTokenSet(value: unknown, what: string, fix: string, code: ErrorC
 }
 
 // Defined outside the class body: a computed method name cannot be declared under isolatedDeclarations.
-Object.defineProperty(TokenSet.prototype, inspect.custom, {
-  value(this: TokenSet): string {
-    return `TokenSet ${inspect(this.toJSON())}`;
+// Node hands the custom inspector its own inspect function, so node:util need not be imported.
+Object.defineProperty(TokenSet.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+  value(this: TokenSet, _depth: number, options: object, inspect: (value: unknown, options?: object) => string): string {
+    return `TokenSet ${inspect(this.toJSON(), options)}`;
   },
 });

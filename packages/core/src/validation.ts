@@ -35,6 +35,16 @@ export function isLoopback(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname) || /^127(\.\d{1,3}){3}$/.test(url.hostname);
 }
 
+/**
+ * An option's value, read from the options object itself only: an inherited property (a polluted
+ * `Object.prototype`, a class instance's getter chain) never counts as an option.
+ */
+export function ownOption<T>(options: object | undefined, key: string): T | undefined {
+  return options !== undefined && options !== null && Object.hasOwn(options, key)
+    ? ((options as Record<string, unknown>)[key] as T)
+    : undefined;
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -274,10 +284,13 @@ function checkFields<TSchema extends Schema>(
   for (const key of Object.keys(input)) {
     if (!Object.hasOwn(schema, key) && input[key] !== undefined) report(`is not an option of ${where}${didYouMean(key, known)}`, key);
   }
+  // Own properties only: an inherited `dangerouslyAllowInsecureHttp` (a polluted prototype) is no opt-in.
+  const own: Record<string, unknown> = {};
+  for (const key of known) own[key] = ownOption(input, key);
   const out: Record<string, unknown> = {};
   for (const key of known) {
     const sub: Report = (message, path) => report(message, path === undefined ? key : `${key}.${path}`);
-    out[key] = schema[key]!(input[key], sub, input);
+    out[key] = schema[key]!(own[key], sub, own);
   }
   return out as Parsed<TSchema>;
 }

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { clientFields, resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
 import { ReauthenticationRequiredError } from '../errors.js';
+import { nodeCrypto } from '../node-crypto.js';
 import {
   cacheKeyOf,
   formTokenRequest,
@@ -103,7 +103,7 @@ const requestSchema = {
   params: optional(stringRecord),
 };
 
-const random = (): string => randomBytes(32).toString('base64url');
+const random = (): string => nodeCrypto().randomBytes(32).toString('base64url');
 
 /**
  * The authorization code grant with PKCE (S256) and `state`, always on.
@@ -147,7 +147,7 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
         [redirectParam]: o.redirectUri,
         scope,
         state,
-        code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+        code_challenge: nodeCrypto().createHash('sha256').update(codeVerifier).digest('base64url'),
         code_challenge_method: 'S256',
       };
       for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);

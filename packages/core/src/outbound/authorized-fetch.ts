@@ -9,6 +9,7 @@ import { isReplayable, isTokenRejection } from './rejection.js';
 import { allowedOrigins } from './origins.js';
 import { urlResolver, type ResolvedUrl } from './resolve-url.js';
 import { assertSendable, sendError, type CheckedHeaders } from './send-errors.js';
+import { ownOption } from '../validation.js';
 
 /** Any function with the shape of fetch: the global one, undici's, a wrapper of either. */
 export type FetchFunction = (input: never, init?: never) => Promise<unknown>;
@@ -248,7 +249,7 @@ export function createAuthorizedFetch<TFetch extends FetchFunction = typeof glob
   options: AuthorizedFetchOptions<TFetch> = {},
 ): TFetch {
   const allowed = allowedOrigins(
-    { origins: options.origins, dangerouslyAllowInsecureHttp: options.dangerouslyAllowInsecureHttp },
+    { origins: ownOption(options, 'origins'), dangerouslyAllowInsecureHttp: ownOption(options, 'dangerouslyAllowInsecureHttp') },
     client.apiUrl,
   );
   // allowedOrigins' answer per origin, remembered: a service calls a handful of origins.
@@ -265,7 +266,7 @@ export function createAuthorizedFetch<TFetch extends FetchFunction = typeof glob
   const resolve = urlResolver(client.apiUrl);
   const authorizedFetch: typeof globalThis.fetch = async (input, init) => {
     // Read the global at call time, so a fetch installed later (a test recorder) is used.
-    const send = (options.fetch ?? globalThis.fetch) as typeof globalThis.fetch;
+    const send = (ownOption<TFetch>(options, 'fetch') ?? globalThis.fetch) as typeof globalThis.fetch;
     let request: Request | undefined;
     let href: string;
     if (typeof input === 'string') href = input;

@@ -1,6 +1,6 @@
 /** Which hosts may receive a client's token: the one rule every outbound adapter applies. */
 import { ConfigError } from '../errors.js';
-import { isLoopback } from '../validation.js';
+import { isLoopback, ownOption } from '../validation.js';
 
 /** Decides whether a request URL may carry the token. */
 export type OriginMatcher = (url: URL | string) => boolean;
@@ -54,13 +54,15 @@ function originOf(value: string | URL, what: string, allowInsecureHttp: boolean)
  * allowed('https://evil.example.net/'); // false
  */
 export function allowedOrigins(options: OriginOptions, ...fallbacks: Array<string | URL | undefined>): OriginMatcher {
-  const insecure = options.dangerouslyAllowInsecureHttp === true;
+  // Own properties only: an inherited `origins` (a polluted prototype) must never widen where the token goes.
+  const insecure = ownOption(options, 'dangerouslyAllowInsecureHttp') === true;
+  const given = ownOption<OriginOptions['origins']>(options, 'origins');
   let origins: Set<string>;
-  if (options.origins !== undefined) {
-    if (!Array.isArray(options.origins)) {
+  if (given !== undefined) {
+    if (!Array.isArray(given)) {
       throw new ConfigError('Invalid origins', [{ path: 'origins', message: 'must be an array of URLs' }]);
     }
-    origins = new Set(options.origins.map((o, i) => originOf(o, `origins[${i}]`, insecure)));
+    origins = new Set(given.map((o, i) => originOf(o, `origins[${i}]`, insecure)));
   } else {
     const fallback = fallbacks.find((f) => f !== undefined && String(f) !== '');
     if (fallback === undefined) {

@@ -9,6 +9,7 @@ import { isTokenRejection } from './rejection.js';
 import { tokenOf } from './authorized-fetch.js';
 import { allowedOrigins, type OriginMatcher } from './origins.js';
 import { assertSendable, holdsSecret, sendError, type CheckedHeaders } from './send-errors.js';
+import { ownOption } from '../validation.js';
 
 export interface AuthInterceptorOptions {
   /**
@@ -336,7 +337,10 @@ class AuthorizedDispatch implements Dispatcher.DispatchHandler {
  */
 export function authInterceptor(client: TokenClient, options: AuthInterceptorOptions = {}): Dispatcher.DispatcherComposeInterceptor {
   const allowedOrigin = allowedOriginCache(
-    allowedOrigins({ origins: options.origins, dangerouslyAllowInsecureHttp: options.dangerouslyAllowInsecureHttp }, client.apiUrl),
+    allowedOrigins(
+      { origins: ownOption(options, 'origins'), dangerouslyAllowInsecureHttp: ownOption(options, 'dangerouslyAllowInsecureHttp') },
+      client.apiUrl,
+    ),
   );
   const checked: CheckedHeaders = new Map();
   return (dispatch) =>
