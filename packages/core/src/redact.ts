@@ -88,7 +88,9 @@ function variants(secret: string): string[] {
 }
 
 // A line break a log pipeline or a wrapping encoder may have inserted, raw or JSON-escaped.
-const LINE_BREAK = /\r\n|\n|\r|\\r\\n|\\n|\\r/g;
+const LINE_BREAK = /\r\n|\n|\r/g;
+// Tried apart from raw breaks: a secret may itself hold a backslash followed by `r` or `n`.
+const ESCAPED_LINE_BREAK = /\\r\\n|\\n|\\r/g;
 
 /** The regular expression source that matches one variant: hex digits of `%XX` and `\uXXXX` escapes in either case. */
 function patternOf(variant: string): string {
@@ -114,7 +116,7 @@ function patternOf(variant: string): string {
  * linear passes, where a pattern that allowed a break between any two characters would be
  * many times larger and slower.
  */
-function redactAcrossBreaks(text: string, pattern: RegExp): string {
+function redactAcrossBreaks(text: string, pattern: RegExp, breaks: RegExp): string {
   let stripped = '';
   /** The index in `text` of each character of `stripped`. */
   const origin: number[] = [];
@@ -123,7 +125,7 @@ function redactAcrossBreaks(text: string, pattern: RegExp): string {
     stripped += text.slice(last, end);
     for (let i = last; i < end; i++) origin.push(i);
   };
-  for (const m of text.matchAll(LINE_BREAK)) {
+  for (const m of text.matchAll(breaks)) {
     keep(m.index);
     last = m.index + m[0].length;
   }
@@ -201,7 +203,8 @@ export class SecretSet {
       // Across line breaks first: a shorter variant (the Base64 middle of a secret inside a longer
       // Basic credential) matched in the raw text would break up the longer one split by a line
       // break. Then the raw text, for variants that contain a line break themselves.
-      if (/[\r\n]|\\[rn]/.test(text)) text = redactAcrossBreaks(text, this.#pattern);
+      if (/[\r\n]/.test(text)) text = redactAcrossBreaks(text, this.#pattern, LINE_BREAK);
+      if (/\\[rn]/.test(text)) text = redactAcrossBreaks(text, this.#pattern, ESCAPED_LINE_BREAK);
       text = text.replace(this.#pattern, REDACTED);
     }
     return redactPatterns(text);

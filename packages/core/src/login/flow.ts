@@ -1,0 +1,337 @@
+/**
+ * The browser login (authorization code + PKCE) and the user sessions behind it, framework-free:
+ * a plain request in, a plain result out. Adapters only translate.
+ */
+import type { Dispatcher } from 'undici';
+import { isProdoAuthError, ErrorCode, ReauthenticationRequiredError, type OAuthError } from '../errors.js';
+import type { AuthorizationCodeGrant } from '../grants/authorization-code.js';
+import type { TokenStore } from '../store.js';
+import { createTokenClient, type TokenClient, type TokenClientOptions } from '../token-client.js';
+import { Transport } from '../transport.js';
+import { isLoopback } from '../validation.js';
+import {
+  cookieHeader,
+  cookieName,
+  hashOf,
+  ID_PATTERN,
+  randomId,
+  readCookie,
+  readCookiesStartingWith,
+  setCookie,
+  Signer,
+  type CookieScope,
+  type SetCookie,
+} from './cookies.js';
+import { errorResponse, errorResult, NO_COOKIES, wantsHtml, type FlowResult, type PlainRequest, type UserAuth } from './results.js';
+import { safeReturnTo } from './return-to.js';
+import type { SessionStore } from './session-store.js';
+
+/** The framework-free login flow: what an adapter calls for every request in user mode. */
+export interface LoginFlow {
+  /**
+   * Runs the flow's routes (`GET {mountPath}/login`, `GET {mountPath}/callback`,
+   * `POST {mountPath}/logout`); any other request gives `continue` with the request's UserAuth.
+   * Never rejects: errors come back as a `respond` result.
+   */
+  handle(req: PlainRequest): Promise<FlowResult>;
+  /**
+   * Undefined when `auth` is signed in; else a redirect to the login with `returnTo` set to this
+   * request's path (browsers: `Accept: text/html`), or a 401 JSON `{ "error": "login_required" }`.
+   */
+  requireLogin(req: PlainRequest, auth: UserAuth): FlowResult | undefined;
+  /** Where the routes live. @default '/auth' */
+  readonly mountPath: string;
+  /** Closes every session's token client and the shared connection pool. */
+  close(): Promise<void>;
+}
+
+/** The validated settings of a flow (see ProdoAuthOptions for each one's meaning and default). */
+export interface LoginFlowSettings {
+  readonly client: TokenClientOptions & { readonly grant: AuthorizationCodeGrant };
+  readonly store: TokenStore;
+  readonly sessionStore: SessionStore;
+  readonly secrets: readonly string[];
+  readonly mountPath: string;
+  readonly https: boolean;
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly loginMs: number;
+  readonly maxLiveSessions: number;
+}
+
+const SESSION_COOKIE = 'prodo-auth.sid';
+/** Login binding cookies are `prodo-auth.login.<first 8 characters of the hash of the value>`. */
+const BINDING_COOKIE = 'prodo-auth.login.';
+/** The idle timestamp in the cookie is re-stamped at most this often. */
+const RESTAMP_MS = 60_000;
+
+interface Live {
+  readonly client: TokenClient;
+  readonly auth: UserAuth;
+}
+
+interface Session {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly seenAt: number;
+}
+
+const anonymousError = (): ReauthenticationRequiredError =>
+  new ReauthenticationRequiredError('Nobody is signed in: send the user to the login (requireLogin)');
+
+/** The UserAuth of a request without a valid session: one frozen object for all of them. */
+const ANONYMOUS: UserAuth = Object.freeze({
+  isAuthenticated: false,
+  getAccessToken: () => Promise.reject(anonymousError()),
+  fetch: () => Promise.reject(anonymousError()),
+});
+
+const sessionKey = (idHash: string): string => `prodo-auth:session:${idHash}`;
+const tokenKey = (idHash: string): string => `prodo-auth:user:${idHash}`;
+const loginKey = (state: string): string => `prodo-auth:login:${hashOf(state)}`;
+
+/** Splits `path?query` (or an absolute-form URL) into its path and its query. */
+function splitUrl(url: string): { path: string; query: string } {
+  if (!url.startsWith('/')) {
+    try {
+      const u = new URL(url);
+      return { path: u.pathname, query: u.search.slice(1) };
+    } catch {
+      return { path: url, query: '' };
+    }
+  }
+  const q = url.indexOf('?');
+  return q === -1 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** The flow behind createProdoAuth in user mode. */
+export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
+  const signer = new Signer(settings.secrets);
+  const { sessionStore, store, mountPath } = settings;
+  const routes = { login: `${mountPath}/login`, callback: `${mountPath}/callback`, logout: `${mountPath}/logout` };
+  /** Live token clients by session-id hash, least recently used first. */
+  const live = new Map<string, Live>();
+  // One connection pool for every session: never a dispatcher per user.
+  const transport = new Transport({ timeoutMs: settings.client.timeoutMs });
+  let dispatcher: Dispatcher | undefined = settings.client.dispatcher;
+  let closed = false;
+
+  const scopeOf = (req: PlainRequest): CookieScope => {
+    const https = req.secure === true || settings.https;
+    const host = (first(req.headers.host) ?? '').replace(/:\d+$/, '');
+    // Plain http is accepted only to this machine; anywhere else the cookie is Secure (and a
+    // browser on plain http drops it, which beats a session id in clear text).
+    const loopback = host !== '' && URL.canParse(`http://${host}`) && isLoopback(new URL(`http://${host}`));
+    return { https, secure: https || !loopback };
+  };
+
+  const sharedDispatcher = async (): Promise<Dispatcher> => (dispatcher ??= await transport.getDispatcher());
+
+  /** The token client of a session, created on first use; the least recently used is closed beyond the cap. */
+  function liveClient(idHash: string, through: Dispatcher): Live {
+    let entry = live.get(idHash);
+    if (entry !== undefined) {
+      live.delete(idHash);
+      live.set(idHash, entry);
+      return entry;
+    }
+    const client = createTokenClient({ ...settings.client, store, storeKey: tokenKey(idHash), dispatcher: through });
+    entry = {
+      client,
+      auth: Object.freeze({
+        isAuthenticated: true,
+        getAccessToken: () => client.getAccessToken(),
+        fetch: (input, init) => client.fetch(input, init),
+      } satisfies UserAuth),
+    };
+    live.set(idHash, entry);
+    if (live.size > settings.maxLiveSessions) {
+      const [oldest, evicted] = live.entries().next().value!;
+      live.delete(oldest);
+      // Its tokens stay in the store; the session's next request makes a new client that reads them.
+      void evicted.client.close();
+    }
+    return entry;
+  }
+
+  async function dropSession(idHash: string): Promise<void> {
+    const entry = live.get(idHash);
+    live.delete(idHash);
+    await Promise.all([sessionStore.delete(sessionKey(idHash)), store.delete(tokenKey(idHash)), entry?.client.close()]);
+  }
+
+  function sessionCookie(session: Session, scope: CookieScope): SetCookie {
+    const payload = `${session.id}.${session.createdAt.toString(36)}.${session.seenAt.toString(36)}`;
+    const maxAge = Math.min(settings.idleMs, session.createdAt + settings.absoluteMs - session.seenAt) / 1000;
+    return setCookie(cookieName(SESSION_COOKIE, scope), signer.sign(payload), maxAge, scope);
+  }
+
+  /** The session a request's cookie names, if its signature and both lifetimes check out. */
+  function readSession(req: PlainRequest, scope: CookieScope, now: number): Session | undefined {
+    const value = readCookie(cookieHeader(req.headers.cookie), cookieName(SESSION_COOKIE, scope));
+    if (value === undefined) return undefined;
+    const payload = signer.verify(value);
+    if (payload === undefined) return undefined;
+    const [id = '', created = '', seen = ''] = payload.split('.');
+    const createdAt = parseInt(created, 36);
+    const seenAt = parseInt(seen, 36);
+    if (!ID_PATTERN.test(id) || !(createdAt <= seenAt) || seenAt > now + RESTAMP_MS) return undefined;
+    if (now - seenAt >= settings.idleMs || now - createdAt >= settings.absoluteMs) return undefined;
+    return { id, createdAt, seenAt };
+  }
+
+  async function resume(req: PlainRequest): Promise<FlowResult> {
+    const now = Date.now();
+    const scope = scopeOf(req);
+    const session = readSession(req, scope, now);
+    if (session === undefined) return { kind: 'continue', auth: ANONYMOUS, cookies: NO_COOKIES };
+    const idHash = hashOf(session.id);
+    // A read, never a write: an ordinary request cannot overwrite what sign-in, refresh or logout wrote.
+    const record = await sessionStore.get(sessionKey(idHash));
+    const through = dispatcher ?? (await sharedDispatcher());
+    if (record?.createdAt !== session.createdAt || closed) return { kind: 'continue', auth: ANONYMOUS, cookies: NO_COOKIES };
+    const { auth } = liveClient(idHash, through);
+    // The idle lifetime rides in the signed cookie: re-stamped at most once a minute, by Set-Cookie only.
+    const cookies = now - session.seenAt >= RESTAMP_MS ? [sessionCookie({ ...session, seenAt: now }, scope)] : NO_COOKIES;
+    return { kind: 'continue', auth, cookies };
+  }
+
+  async function login(req: PlainRequest, query: URLSearchParams): Promise<FlowResult> {
+    const scope = scopeOf(req);
+    const prefix = cookieName(BINDING_COOKIE, scope);
+    // One binding per browser, shared by parallel logins. Two first logins that leave at the same
+    // instant each make one, under different names, so neither overwrites the other.
+    const existing = readCookiesStartingWith(cookieHeader(req.headers.cookie), prefix).find(
+      ([name, value]) => ID_PATTERN.test(value) && name === prefix + hashOf(value).slice(0, 8),
+    );
+    const binding = existing?.[1] ?? randomId();
+    const request = settings.client.grant.createAuthorizationRequest();
+    const transaction = {
+      verifier: request.codeVerifier,
+      returnTo: safeReturnTo(query.get('returnTo')),
+      binding: hashOf(binding),
+      expiresAt: Date.now() + settings.loginMs,
+    };
+    await sessionStore.set(loginKey(request.state), transaction, settings.loginMs);
+    const cookie = setCookie(prefix + hashOf(binding).slice(0, 8), binding, settings.loginMs / 1000, scope);
+    return { kind: 'redirect', status: 302, location: request.url, cookies: [cookie] };
+  }
+
+  async function callback(req: PlainRequest, query: URLSearchParams): Promise<FlowResult> {
+    const state = query.get('state');
+    const asError = query.get('error');
+    const transaction = state ? await sessionStore.take(loginKey(state)) : undefined;
+    if (asError !== null) {
+      // The authorization server's answer (RFC 6749 section 4.1.2.1): shown, never a 500. Its
+      // description is the server's text, escaped; the login's transaction is spent.
+      const status = asError === 'access_denied' ? 403 : 400;
+      const code = /^[\x21-\x7e]{1,64}$/.test(asError) ? asError : 'login_failed';
+      const description = (query.get('error_description') ?? '').slice(0, 300) || 'The sign-in was not completed.';
+      return errorResponse(req, status, code, description);
+    }
+    if (!state) return errorResponse(req, 400, 'invalid_state', 'The sign-in callback has no state: start the sign-in again.');
+    if (transaction === undefined || typeof transaction.expiresAt !== 'number' || Date.now() >= transaction.expiresAt) {
+      return errorResponse(req, 400, 'invalid_state', 'This sign-in is unknown, was already used or has expired: start the sign-in again.');
+    }
+    const scope = scopeOf(req);
+    const header = cookieHeader(req.headers.cookie);
+    const bound = readCookiesStartingWith(header, cookieName(BINDING_COOKIE, scope)).some(([, v]) => hashOf(v) === transaction.binding);
+    if (!bound) {
+      return errorResponse(req, 400, 'invalid_state', 'This sign-in was started in another browser: start the sign-in again here.');
+    }
+    const code = query.get('code');
+    if (!code) return errorResponse(req, 400, 'invalid_request', 'The sign-in callback has no code: start the sign-in again.');
+
+    // A new id at every sign-in: a session id planted before the login is worth nothing after it.
+    const session: Session = { id: randomId(), createdAt: Date.now(), seenAt: Date.now() };
+    const idHash = hashOf(session.id);
+    const { client } = liveClient(idHash, await sharedDispatcher());
+    try {
+      // Once: the code is single-use, and the transport never resends it.
+      await client.exchangeCode({ code, codeVerifier: String(transaction.verifier) });
+      await sessionStore.set(sessionKey(idHash), { createdAt: session.createdAt }, settings.absoluteMs);
+    } catch (error) {
+      await dropSession(idHash).catch(() => undefined);
+      if (isProdoAuthError(error) && error.code === ErrorCode.OAUTH && (error as OAuthError).error === 'invalid_grant') {
+        return errorResponse(req, 400, 'login_failed', 'The authorization server refused the sign-in code: start the sign-in again.');
+      }
+      return errorResult(error, req);
+    }
+    // Signing in as someone else ends the previous session, tokens included.
+    const previous = readSession(req, scope, Date.now());
+    if (previous !== undefined) await dropSession(hashOf(previous.id));
+    return { kind: 'redirect', status: 302, location: String(transaction.returnTo), cookies: [sessionCookie(session, scope)] };
+  }
+
+  async function logout(req: PlainRequest, query: URLSearchParams): Promise<FlowResult> {
+    const scope = scopeOf(req);
+    if (!sameOrigin(req, scope)) {
+      return errorResponse(req, 403, 'cross_site_request', 'Sign-out must come from this site (Origin or Sec-Fetch-Site).');
+    }
+    const session = readSession(req, scope, Date.now());
+    // TODO(revocation): revoke the refresh token (RFC 7009) when a revocation URL is configured;
+    // it needs the revocation endpoint from discovery, which is another issue.
+    if (session !== undefined) await dropSession(hashOf(session.id));
+    const cookies = [setCookie(cookieName(SESSION_COOKIE, scope), '', 0, scope)];
+    if (wantsHtml(req)) return { kind: 'redirect', status: 303, location: safeReturnTo(query.get('returnTo')), cookies };
+    return { kind: 'respond', status: 204, headers: { 'cache-control': 'no-store' }, body: '', cookies };
+  }
+
+  async function route(req: PlainRequest): Promise<FlowResult> {
+    const { path, query } = splitUrl(req.url);
+    const method = req.method.toUpperCase();
+    if (path === routes.login || path === routes.callback) {
+      if (method !== 'GET') return notAllowed(req, 'GET');
+      return path === routes.login ? login(req, new URLSearchParams(query)) : callback(req, new URLSearchParams(query));
+    }
+    if (path === routes.logout) return method === 'POST' ? logout(req, new URLSearchParams(query)) : notAllowed(req, 'POST');
+    return resume(req);
+  }
+
+  return {
+    mountPath,
+    async handle(req) {
+      try {
+        return await route(req);
+      } catch (error) {
+        return errorResult(error, req);
+      }
+    },
+    requireLogin(req, auth) {
+      if (auth.isAuthenticated) return undefined;
+      if (wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+        const { path, query } = splitUrl(req.url);
+        const returnTo = safeReturnTo(query === '' ? path : `${path}?${query}`);
+        return { kind: 'redirect', status: 302, location: `${routes.login}?returnTo=${encodeURIComponent(returnTo)}`, cookies: NO_COOKIES };
+      }
+      return errorResponse(req, 401, 'login_required', 'Sign in to continue.');
+    },
+    async close() {
+      closed = true;
+      const clients = [...live.values()].map((l) => l.client.close());
+      live.clear();
+      await Promise.all([...clients, transport.close()]);
+    },
+  };
+}
+
+function notAllowed(req: PlainRequest, allow: string): FlowResult {
+  const result = errorResponse(req, 405, 'method_not_allowed', `Use ${allow}.`);
+  return result.kind === 'respond' ? { ...result, headers: { ...result.headers, allow } } : result;
+}
+
+/**
+ * A state-changing request from this site only: `Sec-Fetch-Site` (every current browser sends
+ * it) must be `same-origin` or `none`; without it, `Origin` must be this host. A request with
+ * neither is refused: a browser posting a form sends at least `Origin`.
+ */
+function sameOrigin(req: PlainRequest, scope: CookieScope): boolean {
+  const site = first(req.headers['sec-fetch-site']);
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
+  const origin = first(req.headers.origin);
+  const host = first(req.headers.host);
+  if (origin === undefined || host === undefined) return false;
+  return origin === `${scope.https ? 'https' : 'http'}://${host}`;
+}
