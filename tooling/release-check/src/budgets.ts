@@ -43,4 +43,20 @@ export const SIZE_BUDGETS: Record<string, SizeBudget> = {
       'A thin adapter (about 5 kB of JavaScript per format) over core, which stays a dependency; most of the budget is ' +
       'for its README. About 18 kB unpacked / 4 kB packed before its README.',
   },
+  '@prodo-auth/express': {
+    packedKb: 8,
+    unpackedKb: 28,
+    why:
+      'A translator of about 130 lines over core/adapter (about 3.5 kB of JavaScript and 3 kB of declarations per ' +
+      'format), core a dependency and express a peer, never bundled; the rest is its README (about 7 kB). About ' +
+      '22 kB unpacked / 6 kB packed.',
+  },
+  '@prodo-auth/koa': {
+    packedKb: 8,
+    unpackedKb: 28,
+    why:
+      'A translator of about 110 lines of code over core/adapter (about 3.8 kB of JavaScript and 3.9 kB of declarations per ' +
+      'format), core a dependency and koa a peer, never bundled; the rest is its README (about 6 kB). About ' +
+      '24 kB unpacked / 6.3 kB packed.',
+  },
 };
