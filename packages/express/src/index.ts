@@ -84,12 +84,12 @@ function appendCookies(res: ServerResponse, cookies: FlowResult['cookies']): voi
 function send(res: ServerResponse, result: Exclude<FlowResult, { kind: 'continue' }>): void {
   appendCookies(res, result.cookies);
   res.statusCode = result.status;
+  for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
   if (result.kind === 'redirect') {
     res.setHeader('location', result.location);
     res.end();
     return;
   }
-  for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
   res.end(result.body);
 }
 

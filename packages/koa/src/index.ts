@@ -90,6 +90,7 @@ function appendCookies(ctx: KoaContextLike, cookies: FlowResult['cookies']): voi
 
 function send(ctx: KoaContextLike, result: Answer): void {
   appendCookies(ctx, result.cookies);
+  for (const [name, value] of Object.entries(result.headers)) ctx.set(name, value);
   if (result.kind === 'redirect') {
     // Koa turns a null body into 204 unless the status is set after it; then it sends no body.
     ctx.body = null;
@@ -98,7 +99,6 @@ function send(ctx: KoaContextLike, result: Answer): void {
     return;
   }
   ctx.status = result.status;
-  for (const [name, value] of Object.entries(result.headers)) ctx.set(name, value);
   ctx.body = result.body;
 }
 

@@ -6,6 +6,7 @@ export interface Reply {
   location: string | undefined;
   setCookies: string[];
   contentType: string;
+  cacheControl: string;
   body: string;
 }
 
@@ -31,6 +32,7 @@ export function httpRequest(url: string, init: SendInit = {}): Promise<Reply> {
           location: res.headers.location,
           setCookies: res.headers['set-cookie'] ?? [],
           contentType: res.headers['content-type'] ?? '',
+          cacheControl: res.headers['cache-control'] ?? '',
           body: Buffer.concat(chunks).toString('utf8'),
         }),
       );

@@ -180,6 +180,8 @@ export function adapterSuite(adapter: AdapterUnderTest): void {
         const b = browser();
         const start = await b.send('/auth/login?returnTo=%2Fprivate%2Fapi%3Ftab%3D1');
         expect(start.status).toBe(302);
+        // The redirect holds a single-use state: a cached one replayed by the back button fails the sign-in.
+        expect(start.cacheControl).toBe('no-store');
         const authorize = new URL(start.location!);
         expect(authorize.origin + authorize.pathname).toBe(mock.authorizeUrl);
         expect(authorize.searchParams.get('state')).toMatch(/^[\w-]{43}$/);
@@ -188,7 +190,7 @@ export function adapterSuite(adapter: AdapterUnderTest): void {
         expect(authorize.searchParams.get('redirect_uri')).toBe(`${url}/auth/callback`);
 
         const back = await b.login('?returnTo=%2Fprivate%2Fapi%3Ftab%3D1');
-        expect([back.status, back.location]).toEqual([302, '/private/api?tab=1']);
+        expect([back.status, back.location, back.cacheControl]).toEqual([302, '/private/api?tab=1', 'no-store']);
         const cookie = back.setCookies.find((c) => c.startsWith('prodo-auth.sid='));
         expect(cookie).toMatch(/; HttpOnly/);
         expect(cookie).toMatch(/; SameSite=Lax/);

@@ -60,6 +60,8 @@ export interface LoginFlowSettings {
 }
 
 const SESSION_COOKIE = 'prodo-auth.sid';
+/** Every redirect of the flow: none may be cached and replayed (a login redirect holds a single-use state). */
+const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-store' });
 /** Login binding cookies are `prodo-auth.login.<first 8 characters of the hash of the value>`. */
 const BINDING_COOKIE = 'prodo-auth.login.';
 /** The idle timestamp in the cookie is re-stamped at most this often. */
@@ -148,10 +150,11 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     };
     live.set(idHash, entry);
     if (live.size > settings.maxLiveSessions) {
-      const [oldest, evicted] = live.entries().next().value!;
-      live.delete(oldest);
-      // Its tokens stay in the store; the session's next request makes a new client that reads them.
-      void evicted.client.close();
+      // Dropped, not closed: a request of that session may still be using it (a code exchange, a
+      // refresh), and closing would fail it. Its tokens stay in the store, the next request of the
+      // session makes a new client that reads them, and the dropped one is collected once idle
+      // (it owns no dispatcher and no timer that keeps it).
+      live.delete(live.keys().next().value!);
     }
     return entry;
   }
@@ -216,7 +219,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     };
     await sessionStore.set(loginKey(request.state), transaction, settings.loginMs);
     const cookie = setCookie(prefix + hashOf(binding).slice(0, 8), binding, settings.loginMs / 1000, scope);
-    return { kind: 'redirect', status: 302, location: request.url, cookies: [cookie] };
+    return { kind: 'redirect', status: 302, location: request.url, headers: NO_STORE, cookies: [cookie] };
   }
 
   async function callback(req: PlainRequest, query: URLSearchParams): Promise<FlowResult> {
@@ -262,7 +265,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     // Signing in as someone else ends the previous session, tokens included.
     const previous = readSession(req, scope, Date.now());
     if (previous !== undefined) await dropSession(hashOf(previous.id));
-    return { kind: 'redirect', status: 302, location: String(transaction.returnTo), cookies: [sessionCookie(session, scope)] };
+    return { kind: 'redirect', status: 302, location: String(transaction.returnTo), headers: NO_STORE, cookies: [sessionCookie(session, scope)] };
   }
 
   async function logout(req: PlainRequest, query: URLSearchParams): Promise<FlowResult> {
@@ -275,7 +278,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     // it needs the revocation endpoint from discovery, which is another issue.
     if (session !== undefined) await dropSession(hashOf(session.id));
     const cookies = [setCookie(cookieName(SESSION_COOKIE, scope), '', 0, scope)];
-    if (wantsHtml(req)) return { kind: 'redirect', status: 303, location: safeReturnTo(query.get('returnTo')), cookies };
+    if (wantsHtml(req)) return { kind: 'redirect', status: 303, location: safeReturnTo(query.get('returnTo')), headers: NO_STORE, cookies };
     return { kind: 'respond', status: 204, headers: { 'cache-control': 'no-store' }, body: '', cookies };
   }
 
@@ -304,7 +307,8 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
       if (wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
         const { path, query } = splitUrl(req.url);
         const returnTo = safeReturnTo(query === '' ? path : `${path}?${query}`);
-        return { kind: 'redirect', status: 302, location: `${routes.login}?returnTo=${encodeURIComponent(returnTo)}`, cookies: NO_COOKIES };
+        const location = `${routes.login}?returnTo=${encodeURIComponent(returnTo)}`;
+        return { kind: 'redirect', status: 302, location, headers: NO_STORE, cookies: NO_COOKIES };
       }
       return errorResponse(req, 401, 'login_required', 'Sign in to continue.');
     },

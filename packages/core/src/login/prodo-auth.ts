@@ -10,6 +10,9 @@ import { absoluteUrl, ignored, number, oneOf, optional, parseOptions, shape, typ
 import { createLoginFlow, type LoginFlow } from './flow.js';
 import { memorySessionStore, type SessionStore } from './session-store.js';
 
+/** The default token store's size in user mode: memorySessionStore()'s default size. */
+const USER_TOKEN_ENTRIES = 100_000;
+
 /** Options of `createProdoAuth` (and of `prodoAuth()` in every adapter). */
 export interface ProdoAuthOptions extends TokenClientOptions {
   /**
@@ -180,7 +183,9 @@ export function createProdoAuth(options?: ProdoAuthOptions | ProdoAuthConfig): P
   }
   if (issues.length > 0 || parsed === undefined) throw new ConfigError('Invalid prodoAuth options', issues);
 
-  const store = o.store ?? memoryStore();
+  // In user mode one entry per signed-in session: as many as the session store keeps, so a
+  // sign-in never silently drops another user's tokens.
+  const store = o.store ?? (mode === 'service' ? memoryStore() : memoryStore({ maxEntries: USER_TOKEN_ENTRIES }));
   if (mode === 'service') {
     const client = createTokenClient({ ...(clientOptions as unknown as TokenClientOptions), store });
     const auth: ServiceAuth = Object.freeze({

@@ -27,7 +27,17 @@ export interface UserAuth {
 
 /** What the adapter does with a request: redirect, hand it to the app, or answer it. */
 export type FlowResult =
-  | { readonly kind: 'redirect'; readonly status: 302 | 303; readonly location: string; readonly cookies: readonly SetCookie[] }
+  /**
+   * Redirect the browser. `headers` holds `Cache-Control: no-store`: a login redirect carries a
+   * single-use `state`, and a cached one replayed by the back button would fail the sign-in.
+   */
+  | {
+      readonly kind: 'redirect';
+      readonly status: 302 | 303;
+      readonly location: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly cookies: readonly SetCookie[];
+    }
   /** Not a route of the flow: go on to the app with `auth`, setting `cookies` on its response. */
   | { readonly kind: 'continue'; readonly auth: UserAuth; readonly cookies: readonly SetCookie[] }
   /** Answer with this (an error as JSON or a small HTML page, by `Accept`; the logout answer). */

@@ -79,6 +79,20 @@ async function setUp(extra: Partial<ProdoAuthOptions> = {}, as?: TestAuthServer)
 const bodyOf = (r: { body: string }): { error?: string } => JSON.parse(r.body) as { error?: string };
 const JSON_ACCEPT = { accept: 'application/json' };
 
+describe('redirects', () => {
+  it('no redirect of the flow may be cached: login, callback and logout all say no-store', async () => {
+    // A cached login redirect holds a spent state: the back button would replay it into invalid_state.
+    const { app, browser } = await setUp();
+    const b = browser();
+    const start = await b.send(`${app.url}/auth/login`);
+    expect([start.status, start.headers['cache-control']]).toEqual([302, 'no-store']);
+    const back = await b.login(app.url);
+    expect([back.status, back.headers['cache-control']]).toEqual([302, 'no-store']);
+    const out = await b.send(`${app.url}/auth/logout`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
+    expect([out.status, out.headers['cache-control']]).toEqual([303, 'no-store']);
+  });
+});
+
 describe('callback state', () => {
   it('a callback without state is a 400 invalid_state and sets no session', async () => {
     const { app, browser } = await setUp();
@@ -414,6 +428,21 @@ describe('tokens per session', () => {
     expect(seen[0]).not.toBe(seen[3]);
   });
 
+  it('a sign-in whose token client is evicted mid-exchange still succeeds', async () => {
+    // Evicting a live client used to close it, failing the code exchange still running on it.
+    const { app, browser } = await setUp({ maxLiveSessions: 1 });
+    const callbacks: Array<{ b: Browser; url: string }> = [];
+    for (let i = 0; i < 4; i++) {
+      const b = browser();
+      const start = await b.send(`${app.url}/auth/login`);
+      const authorized = await b.send(start.location!);
+      callbacks.push({ b, url: authorized.location! });
+    }
+    const replies = await Promise.all(callbacks.map(({ b, url }) => b.send(url)));
+    expect(replies.map((r) => r.status)).toEqual([302, 302, 302, 302]);
+    for (const { b } of callbacks) expect((await b.send(`${app.url}/whoami`, { headers: JSON_ACCEPT })).status).toBe(200);
+  });
+
   it('sessions beyond maxLiveSessions lose their client, not their tokens', async () => {
     const { app, as, browser } = await setUp({ maxLiveSessions: 2 });
     const browsers: Browser[] = [];
@@ -436,6 +465,7 @@ describe('requireLogin', () => {
     const { app, browser } = await setUp();
     const page = await browser().send(`${app.url}/private/x?y=1`);
     expect([page.status, page.location]).toEqual([302, '/auth/login?returnTo=%2Fprivate%2Fx%3Fy%3D1']);
+    expect(page.headers['cache-control']).toBe('no-store');
     const api = await browser().send(`${app.url}/private/x`, { headers: JSON_ACCEPT });
     expect(api.status).toBe(401);
     expect(JSON.parse(api.body)).toMatchObject({ error: 'login_required' });

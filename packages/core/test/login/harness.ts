@@ -16,7 +16,7 @@ export function toPlain(req: IncomingMessage): PlainRequest {
 
 export function write(res: ServerResponse, result: Exclude<FlowResult, { kind: 'continue' }>): void {
   res.setHeader('set-cookie', result.cookies.map((c) => c.header));
-  if (result.kind === 'redirect') res.writeHead(result.status, { location: result.location }).end();
+  if (result.kind === 'redirect') res.writeHead(result.status, { ...result.headers, location: result.location }).end();
   else res.writeHead(result.status, result.headers).end(result.body);
 }
 
