@@ -17,6 +17,7 @@ import { Browser, type Reply } from './browser.js';
 
 export { Browser, httpRequest, type Reply, type SendInit } from './browser.js';
 export { startAuthServer, type TestAuthServer } from './auth-server.js';
+export { demoSuite, type DemoUnderTest, type StartDemo } from './demo-suite.js';
 
 /**
  * The app an adapter's test builds for the suite, in its framework, listening on
