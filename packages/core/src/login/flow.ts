@@ -70,6 +70,10 @@ const RESTAMP_MS = 60_000;
 interface Live {
   readonly client: TokenClient;
   readonly auth: UserAuth;
+  /** The session store key of the session, hash included: computed once, not per request. */
+  readonly key: string;
+  /** The result of a request that needs no re-stamp: one frozen object, not one per request. */
+  readonly result: FlowResult;
 }
 
 interface Session {
@@ -87,6 +91,16 @@ const ANONYMOUS: UserAuth = Object.freeze({
   getAccessToken: () => Promise.reject(anonymousError()),
   fetch: () => Promise.reject(anonymousError()),
 });
+
+/** The result of every request without a valid session. */
+const ANONYMOUS_RESULT: FlowResult = Object.freeze({ kind: 'continue', auth: ANONYMOUS, cookies: NO_COOKIES });
+/** The three possible cookie scopes (https is always Secure), shared: scopeOf allocates nothing. */
+const SCOPES = Object.freeze({
+  http: Object.freeze({ insecure: Object.freeze({ https: false, secure: false }), secure: Object.freeze({ https: false, secure: true }) }),
+  https: Object.freeze({ secure: Object.freeze({ https: true, secure: true }) }),
+});
+/** Hosts whose loopback answer is cached; beyond it the cache starts over (Host is client-chosen). */
+const MAX_CACHED_HOSTS = 256;
 
 const sessionKey = (idHash: string): string => `prodo-auth:session:${idHash}`;
 const tokenKey = (idHash: string): string => `prodo-auth:user:${idHash}`;
@@ -113,42 +127,57 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
   const signer = new Signer(settings.secrets);
   const { sessionStore, store, mountPath } = settings;
   const routes = { login: `${mountPath}/login`, callback: `${mountPath}/callback`, logout: `${mountPath}/logout` };
-  /** Live token clients by session-id hash, least recently used first. */
+  /**
+   * Live token clients by session id, least recently used first. Keyed by the id so that a warm
+   * request does not hash it again; the map lives in this closure only, and no id leaves it.
+   */
   const live = new Map<string, Live>();
+  /** Whether a Host header (as received, port included) names this machine; bounded. */
+  const loopbackHosts = new Map<string, boolean>();
+  const sessionCookieNames = { http: SESSION_COOKIE, https: cookieName(SESSION_COOKIE, SCOPES.https.secure) };
   // One connection pool for every session: never a dispatcher per user.
   const transport = new Transport({ timeoutMs: settings.client.timeoutMs });
   let dispatcher: Dispatcher | undefined = settings.client.dispatcher;
   let closed = false;
 
   const scopeOf = (req: PlainRequest): CookieScope => {
-    const https = req.secure === true || settings.https;
-    const host = (first(req.headers.host) ?? '').replace(/:\d+$/, '');
+    if (req.secure === true || settings.https) return SCOPES.https.secure;
     // Plain http is accepted only to this machine; anywhere else the cookie is Secure (and a
     // browser on plain http drops it, which beats a session id in clear text).
-    const loopback = host !== '' && URL.canParse(`http://${host}`) && isLoopback(new URL(`http://${host}`));
-    return { https, secure: https || !loopback };
+    return isLoopbackHost(first(req.headers.host) ?? '') ? SCOPES.http.insecure : SCOPES.http.secure;
   };
+
+  /** Parses a Host header once per distinct value: a URL per request costs more than the rest of scopeOf. */
+  function isLoopbackHost(header: string): boolean {
+    let loopback = loopbackHosts.get(header);
+    if (loopback === undefined) {
+      const host = header.replace(/:\d+$/, '');
+      loopback = host !== '' && URL.canParse(`http://${host}`) && isLoopback(new URL(`http://${host}`));
+      if (loopbackHosts.size >= MAX_CACHED_HOSTS) loopbackHosts.clear();
+      loopbackHosts.set(header, loopback);
+    }
+    return loopback;
+  }
 
   const sharedDispatcher = async (): Promise<Dispatcher> => (dispatcher ??= await transport.getDispatcher());
 
   /** The token client of a session, created on first use; the least recently used is closed beyond the cap. */
-  function liveClient(idHash: string, through: Dispatcher): Live {
-    let entry = live.get(idHash);
+  function liveClient(id: string, through: Dispatcher): Live {
+    let entry = live.get(id);
     if (entry !== undefined) {
-      live.delete(idHash);
-      live.set(idHash, entry);
+      live.delete(id);
+      live.set(id, entry);
       return entry;
     }
+    const idHash = hashOf(id);
     const client = createTokenClient({ ...settings.client, store, storeKey: tokenKey(idHash), dispatcher: through });
-    entry = {
-      client,
-      auth: Object.freeze({
-        isAuthenticated: true,
-        getAccessToken: () => client.getAccessToken(),
-        fetch: (input, init) => client.fetch(input, init),
-      } satisfies UserAuth),
-    };
-    live.set(idHash, entry);
+    const auth: UserAuth = Object.freeze({
+      isAuthenticated: true,
+      getAccessToken: () => client.getAccessToken(),
+      fetch: (input, init) => client.fetch(input, init),
+    } satisfies UserAuth);
+    entry = { client, auth, key: sessionKey(idHash), result: Object.freeze({ kind: 'continue', auth, cookies: NO_COOKIES }) };
+    live.set(id, entry);
     if (live.size > settings.maxLiveSessions) {
       // Dropped, not closed: a request of that session may still be using it (a code exchange, a
       // refresh), and closing would fail it. Its tokens stay in the store, the next request of the
@@ -159,9 +188,10 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     return entry;
   }
 
-  async function dropSession(idHash: string): Promise<void> {
-    const entry = live.get(idHash);
-    live.delete(idHash);
+  async function dropSession(id: string): Promise<void> {
+    const idHash = hashOf(id);
+    const entry = live.get(id);
+    live.delete(id);
     await Promise.all([sessionStore.delete(sessionKey(idHash)), store.delete(tokenKey(idHash)), entry?.client.close()]);
   }
 
@@ -173,13 +203,17 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
 
   /** The session a request's cookie names, if its signature and both lifetimes check out. */
   function readSession(req: PlainRequest, scope: CookieScope, now: number): Session | undefined {
-    const value = readCookie(cookieHeader(req.headers.cookie), cookieName(SESSION_COOKIE, scope));
+    const value = readCookie(cookieHeader(req.headers.cookie), scope.https ? sessionCookieNames.https : sessionCookieNames.http);
     if (value === undefined) return undefined;
     const payload = signer.verify(value);
     if (payload === undefined) return undefined;
-    const [id = '', created = '', seen = ''] = payload.split('.');
-    const createdAt = parseInt(created, 36);
-    const seenAt = parseInt(seen, 36);
+    // `<id>.<createdAt>.<seenAt>` (base 36), read as split('.') would, without the array.
+    const a = payload.indexOf('.');
+    const b = a === -1 ? -1 : payload.indexOf('.', a + 1);
+    const c = b === -1 ? -1 : payload.indexOf('.', b + 1);
+    const id = a === -1 ? payload : payload.slice(0, a);
+    const createdAt = a === -1 ? NaN : parseInt(payload.slice(a + 1, b === -1 ? payload.length : b), 36);
+    const seenAt = b === -1 ? NaN : parseInt(payload.slice(b + 1, c === -1 ? payload.length : c), 36);
     if (!ID_PATTERN.test(id) || !(createdAt <= seenAt) || seenAt > now + RESTAMP_MS) return undefined;
     if (now - seenAt >= settings.idleMs || now - createdAt >= settings.absoluteMs) return undefined;
     return { id, createdAt, seenAt };
@@ -189,16 +223,17 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     const now = Date.now();
     const scope = scopeOf(req);
     const session = readSession(req, scope, now);
-    if (session === undefined) return { kind: 'continue', auth: ANONYMOUS, cookies: NO_COOKIES };
-    const idHash = hashOf(session.id);
+    if (session === undefined) return ANONYMOUS_RESULT;
+    // A live session's store key (and the hash in it) was computed when its client was made.
+    const key = live.get(session.id)?.key ?? sessionKey(hashOf(session.id));
     // A read, never a write: an ordinary request cannot overwrite what sign-in, refresh or logout wrote.
-    const record = await sessionStore.get(sessionKey(idHash));
+    const record = await sessionStore.get(key);
     const through = dispatcher ?? (await sharedDispatcher());
-    if (record?.createdAt !== session.createdAt || closed) return { kind: 'continue', auth: ANONYMOUS, cookies: NO_COOKIES };
-    const { auth } = liveClient(idHash, through);
+    if (record?.createdAt !== session.createdAt || closed) return ANONYMOUS_RESULT;
+    const entry = liveClient(session.id, through);
     // The idle lifetime rides in the signed cookie: re-stamped at most once a minute, by Set-Cookie only.
-    const cookies = now - session.seenAt >= RESTAMP_MS ? [sessionCookie({ ...session, seenAt: now }, scope)] : NO_COOKIES;
-    return { kind: 'continue', auth, cookies };
+    if (now - session.seenAt < RESTAMP_MS) return entry.result;
+    return { kind: 'continue', auth: entry.auth, cookies: [sessionCookie({ ...session, seenAt: now }, scope)] };
   }
 
   async function login(req: PlainRequest, query: URLSearchParams): Promise<FlowResult> {
@@ -249,14 +284,13 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
 
     // A new id at every sign-in: a session id planted before the login is worth nothing after it.
     const session: Session = { id: randomId(), createdAt: Date.now(), seenAt: Date.now() };
-    const idHash = hashOf(session.id);
-    const { client } = liveClient(idHash, await sharedDispatcher());
+    const { client, key } = liveClient(session.id, await sharedDispatcher());
     try {
       // Once: the code is single-use, and the transport never resends it.
       await client.exchangeCode({ code, codeVerifier: String(transaction.verifier) });
-      await sessionStore.set(sessionKey(idHash), { createdAt: session.createdAt }, settings.absoluteMs);
+      await sessionStore.set(key, { createdAt: session.createdAt }, settings.absoluteMs);
     } catch (error) {
-      await dropSession(idHash).catch(() => undefined);
+      await dropSession(session.id).catch(() => undefined);
       if (isProdoAuthError(error) && error.code === ErrorCode.OAUTH && (error as OAuthError).error === 'invalid_grant') {
         return errorResponse(req, 400, 'login_failed', 'The authorization server refused the sign-in code: start the sign-in again.');
       }
@@ -264,7 +298,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     }
     // Signing in as someone else ends the previous session, tokens included.
     const previous = readSession(req, scope, Date.now());
-    if (previous !== undefined) await dropSession(hashOf(previous.id));
+    if (previous !== undefined) await dropSession(previous.id);
     return { kind: 'redirect', status: 302, location: String(transaction.returnTo), headers: NO_STORE, cookies: [sessionCookie(session, scope)] };
   }
 
@@ -276,30 +310,33 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     const session = readSession(req, scope, Date.now());
     // TODO(revocation): revoke the refresh token (RFC 7009) when a revocation URL is configured;
     // it needs the revocation endpoint from discovery, which is another issue.
-    if (session !== undefined) await dropSession(hashOf(session.id));
+    if (session !== undefined) await dropSession(session.id);
     const cookies = [setCookie(cookieName(SESSION_COOKIE, scope), '', 0, scope)];
     if (wantsHtml(req)) return { kind: 'redirect', status: 303, location: safeReturnTo(query.get('returnTo')), headers: NO_STORE, cookies };
     return { kind: 'respond', status: 204, headers: { 'cache-control': 'no-store' }, body: '', cookies };
   }
 
-  async function route(req: PlainRequest): Promise<FlowResult> {
+  // Not async: returning resume()'s promise as it is spares two microtask hops per request. A
+  // synchronous throw here is caught by handle()'s try, as a rejection would be.
+  function route(req: PlainRequest): Promise<FlowResult> {
     const { path, query } = splitUrl(req.url);
     const method = req.method.toUpperCase();
     if (path === routes.login || path === routes.callback) {
-      if (method !== 'GET') return notAllowed(req, 'GET');
+      if (method !== 'GET') return Promise.resolve(notAllowed(req, 'GET'));
       return path === routes.login ? login(req, new URLSearchParams(query)) : callback(req, new URLSearchParams(query));
     }
-    if (path === routes.logout) return method === 'POST' ? logout(req, new URLSearchParams(query)) : notAllowed(req, 'POST');
+    if (path === routes.logout) return method === 'POST' ? logout(req, new URLSearchParams(query)) : Promise.resolve(notAllowed(req, 'POST'));
     return resume(req);
   }
 
   return {
     mountPath,
-    async handle(req) {
+    handle(req) {
+      // No async wrapper: one derived promise, not an async frame and an await per request.
       try {
-        return await route(req);
+        return route(req).catch((error: unknown) => errorResult(error, req));
       } catch (error) {
-        return errorResult(error, req);
+        return Promise.resolve(errorResult(error, req));
       }
     },
     requireLogin(req, auth) {

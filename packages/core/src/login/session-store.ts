@@ -40,14 +40,27 @@ export interface MemorySessionStoreOptions {
  */
 export function memorySessionStore(options: MemorySessionStoreOptions = {}): SessionStore {
   const maxEntries = options.maxEntries ?? 100_000;
-  const entries = new Map<string, { value: SessionRecord; expiresAt: number }>();
+  // A read moves an entry to the newest end (Map order is least recently used first), unless it
+  // is already among the newest sixteenth: a session read on every request then costs no
+  // delete and re-insert, and an entry that far from the oldest end is not the next one evicted.
+  // With a small maxEntries the window is only the newest entry: the order stays exact.
+  const window = Math.floor(maxEntries / 16);
+  /** Counts insertions: an entry's `seq` minus this tells how many came after it. */
+  let seq = 0;
+  const entries = new Map<string, { value: SessionRecord; expiresAt: number; seq: number }>();
   const read = (key: string, remove: boolean): SessionRecord | undefined => {
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
-    entries.delete(key);
-    if (Date.now() >= entry.expiresAt) return undefined;
-    // Re-inserted: Map order is least recently used first.
-    if (!remove) entries.set(key, entry);
+    if (Date.now() >= entry.expiresAt) {
+      entries.delete(key);
+      return undefined;
+    }
+    if (remove) entries.delete(key);
+    else if (seq - entry.seq > window) {
+      entries.delete(key);
+      entry.seq = ++seq;
+      entries.set(key, entry);
+    }
     return entry.value;
   };
   return {
@@ -57,7 +70,7 @@ export function memorySessionStore(options: MemorySessionStoreOptions = {}): Ses
       entries.delete(key);
       if (ttlMs > 0) {
         // A copy, as a shared store would keep: a caller mutating its object changes nothing here.
-        entries.set(key, { value: { ...value }, expiresAt: Date.now() + ttlMs });
+        entries.set(key, { value: { ...value }, expiresAt: Date.now() + ttlMs, seq: ++seq });
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
       }
       return Promise.resolve();
