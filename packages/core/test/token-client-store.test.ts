@@ -3,39 +3,20 @@
  * how clients sharing one store keep rule 7 (a refresh token is never sent twice) when the store
  * has no `withLock` or its writes fail. Real token server on 127.0.0.1; only Date is faked.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createTokenClient,
   ErrorCode,
   isProdoAuthError,
   memoryStore,
-  passwordGrant,
   TokenSet,
   type StoreErrorEvent,
   type StoredTokenSet,
-  type TokenClient,
-  type TokenClientOptions,
   type TokenStore,
 } from '../src/index.js';
-import { startOAuthServer, type OAuthServer } from './helpers/oauth-server.js';
+import { usePasswordClients } from './helpers/password-clients.js';
 
-let server: OAuthServer;
-const clients: TokenClient[] = [];
-
-function client(extra: Partial<TokenClientOptions> = {}): TokenClient {
-  const c = createTokenClient({
-    grant: passwordGrant({ tokenUrl: server.tokenUrl, clientId: 'app', username: 'alice', password: 'wonderland' }),
-    apiUrl: server.apiUrl,
-    retry: { retries: 0 },
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
-
-function advance(ms: number): void {
-  vi.setSystemTime(Date.now() + ms);
-}
+const h = usePasswordClients();
+const { client, advance } = h;
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -77,20 +58,10 @@ function remoteLikeStore(options: { lock?: boolean } = {}): RemoteLikeStore {
 /** How often each refresh token reached the server, for those sent more than once. */
 function presentedTwice(): string[] {
   const counts = new Map<string, number>();
-  for (const t of server.receivedRefreshTokens()) counts.set(t, (counts.get(t) ?? 0) + 1);
+  for (const t of h.server.receivedRefreshTokens()) counts.set(t, (counts.get(t) ?? 0) + 1);
   return [...counts].filter(([, n]) => n > 1).map(([t]) => t);
 }
 
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  server = await startOAuthServer();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-  vi.useRealTimers();
-});
 
 describe('a store value of the wrong shape is reported, deleted and read as a miss', () => {
   const bad: Array<[string, unknown, string]> = [
@@ -114,7 +85,7 @@ describe('a store value of the wrong shape is reported, deleted and read as a mi
       c.on('store_error', (e) => errors.push(e));
 
       const token = await c.getAccessToken();
-      expect(server.live.has(token)).toBe(true);
+      expect(h.server.live.has(token)).toBe(true);
       expect(await c.authorizationHeader()).toBe(`Bearer ${token}`);
       const res = await c.fetch('/api');
       expect(res.status).toBe(200);
@@ -129,7 +100,7 @@ describe('a store value of the wrong shape is reported, deleted and read as a mi
       expect(message).not.toMatch(/stored-secret|not-a-token-set|soon|42/);
       // The bad value is gone; what is there now is the client's own, valid set.
       expect(TokenSet.fromStored(store.entries.get('k')?.value).accessToken).toBe(token);
-      expect(server.tokenRequests()).toHaveLength(1);
+      expect(h.server.tokenRequests()).toHaveLength(1);
     });
   }
 
@@ -142,7 +113,7 @@ describe('a store value of the wrong shape is reported, deleted and read as a mi
     c.on('store_error', (e) => errors.push(e));
     expect(await c.getAccessToken()).toBe('kept');
     expect(errors).toEqual([]);
-    expect(server.tokenRequests()).toHaveLength(0);
+    expect(h.server.tokenRequests()).toHaveLength(0);
   });
 });
 
@@ -156,13 +127,13 @@ describe('rule 7 across clients sharing a store', () => {
     for (let round = 0; round < 4; round++) {
       advance(3600_000 + 1000);
       const [ta, tb] = await Promise.all([a.getAccessToken(), b.getAccessToken()]);
-      expect(server.live.has(ta)).toBe(true);
-      expect(server.live.has(tb)).toBe(true);
+      expect(h.server.live.has(ta)).toBe(true);
+      expect(h.server.live.has(tb)).toBe(true);
     }
     expect(presentedTwice()).toEqual([]);
-    expect(server.receivedRefreshTokens()).toHaveLength(4);
+    expect(h.server.receivedRefreshTokens()).toHaveLength(4);
     // The client that lost the race waited for the winner's tokens instead of logging in.
-    expect(server.tokenRequests('password')).toHaveLength(1);
+    expect(h.server.tokenRequests('password')).toHaveLength(1);
   });
 
   it('a client that finds another refreshing keeps serving the still-valid access token', async () => {
@@ -170,15 +141,15 @@ describe('rule 7 across clients sharing a store', () => {
     const a = client({ store });
     const first = await a.getAccessToken();
     advance(3600_000 - 30_000); // inside the refresh window, still valid
-    server.options.delayMs = 300;
+    h.server.options.delayMs = 300;
     expect(await a.getAccessToken()).toBe(first); // starts the background refresh
     const deadline = performance.now() + 2000;
-    while (server.tokenRequests('refresh_token').length === 0 && performance.now() < deadline) await tick();
+    while (h.server.tokenRequests('refresh_token').length === 0 && performance.now() < deadline) await tick();
     const c = client({ store });
     const started = performance.now();
     expect(await c.getAccessToken()).toBe(first);
     expect(performance.now() - started).toBeLessThan(200);
-    expect(server.tokenRequests()).toHaveLength(2);
+    expect(h.server.tokenRequests()).toHaveLength(2);
   });
 
   it('when writing the new tokens fails, the spent refresh token is not left for another client', async () => {
@@ -192,11 +163,11 @@ describe('rule 7 across clients sharing a store', () => {
     advance(3600_000 + 1000);
     // The record of the spent token (no refresh token in it) lands; the new tokens do not.
     store.failSet = (value) => value.refreshToken !== undefined;
-    expect(server.live.has(await a.getAccessToken())).toBe(true);
+    expect(h.server.live.has(await a.getAccessToken())).toBe(true);
     expect(errors.map((e) => e.operation)).toEqual(['set']);
-    expect(server.live.has(await b.getAccessToken())).toBe(true);
-    expect(server.receivedRefreshTokens()).toEqual([first.refreshToken]);
-    expect(server.tokenRequests('password')).toHaveLength(2);
+    expect(h.server.live.has(await b.getAccessToken())).toBe(true);
+    expect(h.server.receivedRefreshTokens()).toEqual([first.refreshToken]);
+    expect(h.server.tokenRequests('password')).toHaveLength(2);
   });
 
   it('when the store cannot record a refresh token as spent, no client presents it', async () => {
@@ -209,11 +180,11 @@ describe('rule 7 across clients sharing a store', () => {
     await b.getAccessToken();
     advance(3600_000 + 1000);
     store.failSet = () => true; // the store takes no writes at all
-    expect(server.live.has(await a.getAccessToken())).toBe(true);
-    expect(server.live.has(await b.getAccessToken())).toBe(true);
+    expect(h.server.live.has(await a.getAccessToken())).toBe(true);
+    expect(h.server.live.has(await b.getAccessToken())).toBe(true);
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((e) => e.operation === 'set')).toBe(true);
-    expect(server.receivedRefreshTokens()).toEqual([]);
-    expect(server.tokenRequests('password')).toHaveLength(3);
+    expect(h.server.receivedRefreshTokens()).toEqual([]);
+    expect(h.server.tokenRequests('password')).toHaveLength(3);
   });
 });

@@ -2,12 +2,10 @@
  * The eight TokenClient rules of DESIGN.md, each against a real token server on 127.0.0.1.
  * Only the clock is controlled (Date), so expiry can be reached without waiting.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorizationCodeGrant,
-  createTokenClient,
   ErrorCode,
-  passwordGrant,
   ReauthenticationRequiredError,
   SecretSet,
   TokenSet,
@@ -15,29 +13,12 @@ import {
   type StoredTokenSet,
   type TokenStore,
   type TokenClient,
-  type TokenClientOptions,
 } from '../src/index.js';
-import { startOAuthServer, type OAuthServer } from './helpers/oauth-server.js';
+import { usePasswordClients } from './helpers/password-clients.js';
 import { fakeJwt, json, startServer } from './helpers/token-server.js';
 
-let server: OAuthServer;
-const clients: TokenClient[] = [];
-
-function client(extra: Partial<TokenClientOptions> = {}): TokenClient {
-  const c = createTokenClient({
-    grant: passwordGrant({ tokenUrl: server.tokenUrl, clientId: 'app', username: 'alice', password: 'wonderland' }),
-    apiUrl: server.apiUrl,
-    retry: { retries: 0 },
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
-
-/** Moves the clock (Date only; timers and sockets run in real time). */
-function advance(ms: number): void {
-  vi.setSystemTime(Date.now() + ms);
-}
+const h = usePasswordClients();
+const { client, advance } = h;
 
 /** Waits until a condition holds, polling. */
 async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -48,25 +29,15 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
   }
 }
 
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  server = await startOAuthServer();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-  vi.useRealTimers();
-});
 
 describe('rule 1: a fresh cached token is returned with no I/O', () => {
   it('answers 100 calls after the first from cache, even with the server gone', async () => {
     const c = client();
     const first = await c.getAccessToken();
-    await server.close();
+    await h.server.close();
     const again = await Promise.all(Array.from({ length: 100 }, () => c.getAccessToken()));
     expect(new Set(again)).toEqual(new Set([first]));
-    expect(server.tokenRequests()).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(1);
   });
 });
 
@@ -75,7 +46,7 @@ describe('rule 2: inside the refresh window the current token is served while on
     const c = client({ refreshSkewSeconds: 60 });
     const first = await c.getAccessToken();
     advance(3600_000 - 30_000); // 30 s before expiry: inside the 60 s window
-    server.options.delayMs = 300; // a slow refresh callers must not wait for
+    h.server.options.delayMs = 300; // a slow refresh callers must not wait for
     const started = performance.now();
     const during = await Promise.all(Array.from({ length: 50 }, () => c.getAccessToken()));
     expect(performance.now() - started).toBeLessThan(200);
@@ -86,22 +57,22 @@ describe('rule 2: inside the refresh window the current token is served while on
       await new Promise((r) => setTimeout(r, 10));
       next = await c.getAccessToken();
     }
-    expect(server.live.has(next) && next !== first).toBe(true);
-    expect(server.tokenRequests('refresh_token')).toHaveLength(1);
-    expect(server.tokenRequests('password')).toHaveLength(1);
+    expect(h.server.live.has(next) && next !== first).toBe(true);
+    expect(h.server.tokenRequests('refresh_token')).toHaveLength(1);
+    expect(h.server.tokenRequests('password')).toHaveLength(1);
   });
 
   it('clamps the skew to half of a short lifetime', async () => {
-    server.options.expiresIn = 10;
+    h.server.options.expiresIn = 10;
     const c = client({ refreshSkewSeconds: 300 });
     await c.getAccessToken();
     advance(4000); // 6 s left: outside a window clamped to 5 s
     await c.getAccessToken();
     await new Promise((r) => setTimeout(r, 50)); // room for a (wrong) background refresh to reach the server
-    expect(server.tokenRequests()).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(1);
     advance(1500); // 4.5 s left: inside
     await c.getAccessToken();
-    await until(() => server.tokenRequests('refresh_token').length === 1);
+    await until(() => h.server.tokenRequests('refresh_token').length === 1);
   });
 });
 
@@ -110,7 +81,7 @@ describe('rule 3: callers of a missing or expired token share one acquisition', 
     const c = client();
     const tokens = await Promise.all(Array.from({ length: 1000 }, () => c.getAccessToken()));
     expect(new Set(tokens).size).toBe(1);
-    expect(server.tokenRequests()).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(1);
   });
 
   it('is single-flight within the process even with a store that has no lock', async () => {
@@ -122,7 +93,7 @@ describe('rule 3: callers of a missing or expired token share one acquisition', 
     };
     const c = client({ store });
     await Promise.all(Array.from({ length: 1000 }, () => c.getAccessToken()));
-    expect(server.tokenRequests()).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(1);
   });
 
   it('makes exactly one refresh for 1,000 concurrent callers on an expired token', async () => {
@@ -132,16 +103,16 @@ describe('rule 3: callers of a missing or expired token share one acquisition', 
     const tokens = await Promise.all(Array.from({ length: 1000 }, () => c.getAccessToken()));
     expect(new Set(tokens).size).toBe(1);
     expect(tokens[0]).not.toBe(first);
-    expect(server.tokenRequests('refresh_token')).toHaveLength(1);
-    expect(server.tokenRequests()).toHaveLength(2);
+    expect(h.server.tokenRequests('refresh_token')).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(2);
   });
 
   it('shares a failure too: one request, every caller gets the same typed error', async () => {
-    server.override = (_req, res) => (json(res, 400, { error: 'invalid_grant', error_description: 'locked' }), true);
+    h.server.override = (_req, res) => (json(res, 400, { error: 'invalid_grant', error_description: 'locked' }), true);
     const c = client();
     const results = await Promise.allSettled(Array.from({ length: 200 }, () => c.getAccessToken()));
     expect(results.every((r) => r.status === 'rejected' && r.reason.code === ErrorCode.OAUTH)).toBe(true);
-    expect(server.tokenRequests()).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(1);
   });
 });
 
@@ -151,48 +122,48 @@ describe('rule 4: refresh first, then the primary grant, else ReauthenticationRe
     const first = await c.getTokenSet();
     advance(3600_000);
     await c.getAccessToken();
-    const [refresh] = server.tokenRequests('refresh_token');
+    const [refresh] = h.server.tokenRequests('refresh_token');
     expect(refresh?.params.refresh_token).toBe(first.refreshToken);
-    expect(server.tokenRequests('password')).toHaveLength(1);
+    expect(h.server.tokenRequests('password')).toHaveLength(1);
   });
 
   it('falls back to the password grant on invalid_grant', async () => {
     const c = client();
     await c.getAccessToken();
     advance(3600_000);
-    server.override = (req, res) =>
+    h.server.override = (req, res) =>
       req.params.grant_type === 'refresh_token' && (json(res, 400, { error: 'invalid_grant' }), true);
     const token = await c.getAccessToken();
-    expect(server.live.has(token)).toBe(true);
-    expect(server.tokenRequests('refresh_token')).toHaveLength(1);
-    expect(server.tokenRequests('password')).toHaveLength(2);
+    expect(h.server.live.has(token)).toBe(true);
+    expect(h.server.tokenRequests('refresh_token')).toHaveLength(1);
+    expect(h.server.tokenRequests('password')).toHaveLength(2);
   });
 
   it('uses the primary grant when the server gave no refresh token', async () => {
-    server.options.issueRefreshTokens = false;
+    h.server.options.issueRefreshTokens = false;
     const c = client();
     await c.getAccessToken();
     advance(3600_000);
     await c.getAccessToken();
-    expect(server.tokenRequests('refresh_token')).toHaveLength(0);
-    expect(server.tokenRequests('password')).toHaveLength(2);
+    expect(h.server.tokenRequests('refresh_token')).toHaveLength(0);
+    expect(h.server.tokenRequests('password')).toHaveLength(2);
   });
 
   it('does not try a refresh token past its refresh_expires_in', async () => {
-    server.options.refreshExpiresIn = 60;
-    server.options.expiresIn = 300;
+    h.server.options.refreshExpiresIn = 60;
+    h.server.options.expiresIn = 300;
     const c = client();
     await c.getAccessToken();
     advance(301_000);
     await c.getAccessToken();
-    expect(server.tokenRequests('refresh_token')).toHaveLength(0);
-    expect(server.tokenRequests('password')).toHaveLength(2);
+    expect(h.server.tokenRequests('refresh_token')).toHaveLength(0);
+    expect(h.server.tokenRequests('password')).toHaveLength(2);
   });
 
   it('throws ReauthenticationRequiredError when there are no primary credentials', async () => {
     const grant = authorizationCodeGrant({
-      authorizeUrl: `${server.url}/authorize`,
-      tokenUrl: server.tokenUrl,
+      authorizeUrl: `${h.server.url}/authorize`,
+      tokenUrl: h.server.tokenUrl,
       clientId: 'app',
       redirectUri: 'http://127.0.0.1/cb',
     });
@@ -210,7 +181,7 @@ describe('rule 4: refresh first, then the primary grant, else ReauthenticationRe
 
 describe('rule 5: expiry', () => {
   it('counts expires_in from when the request was sent, not when the answer came', async () => {
-    server.options.delayMs = 400;
+    h.server.options.delayMs = 400;
     const c = client();
     const sent = Date.now();
     const set = await c.getTokenSet();
@@ -220,30 +191,30 @@ describe('rule 5: expiry', () => {
 
   it('takes the JWT exp when it is earlier than expires_in', async () => {
     const exp = Math.floor(Date.now() / 1000) + 120;
-    server.override = (_req, res) =>
+    h.server.override = (_req, res) =>
       (json(res, 200, { access_token: fakeJwt({ exp }), token_type: 'Bearer', expires_in: 3600 }), true);
     const c = client();
     expect((await c.getTokenSet()).expiresAt).toBe(exp * 1000);
     advance(121_000);
     await c.getAccessToken();
-    expect(server.tokenRequests()).toHaveLength(2);
+    expect(h.server.tokenRequests()).toHaveLength(2);
   });
 
   it('keeps expires_in when it is earlier than the JWT exp', async () => {
     const exp = Math.floor(Date.now() / 1000) + 7200;
-    server.override = (_req, res) =>
+    h.server.override = (_req, res) =>
       (json(res, 200, { access_token: fakeJwt({ exp }), token_type: 'Bearer', expires_in: 60 }), true);
     const set = await client().getTokenSet();
     expect(set.expiresAt! - set.issuedAt).toBe(60_000);
   });
 
   it('without either, the token is valid until the API rejects it', async () => {
-    server.options.expiresIn = undefined;
+    h.server.options.expiresIn = undefined;
     const c = client();
     const first = await c.getAccessToken();
     advance(365 * 24 * 3600_000);
     expect(await c.getAccessToken()).toBe(first);
-    expect(server.tokenRequests()).toHaveLength(1);
+    expect(h.server.tokenRequests()).toHaveLength(1);
     await c.invalidate(first);
     expect(await c.getAccessToken()).not.toBe(first);
   });
@@ -258,7 +229,7 @@ describe('rule 6: invalidate(token) only drops that token', () => {
     expect(newer).not.toBe(old);
     await c.invalidate(old); // the late 401 of a request that used `old`
     expect(await c.getAccessToken()).toBe(newer);
-    expect(server.tokenRequests()).toHaveLength(2);
+    expect(h.server.tokenRequests()).toHaveLength(2);
   });
 
   it('keeps the refresh token when the access token is dropped', async () => {
@@ -266,7 +237,7 @@ describe('rule 6: invalidate(token) only drops that token', () => {
     const set = await c.getTokenSet();
     await c.invalidate();
     await c.getAccessToken();
-    expect(server.tokenRequests('refresh_token')[0]?.params.refresh_token).toBe(set.refreshToken);
+    expect(h.server.tokenRequests('refresh_token')[0]?.params.refresh_token).toBe(set.refreshToken);
   });
 });
 
@@ -279,7 +250,7 @@ describe('rule 7: a refresh token is never sent twice', () => {
       await c.getAccessToken();
       advance(3600_000);
     }
-    const sent = server.receivedRefreshTokens();
+    const sent = h.server.receivedRefreshTokens();
     expect(sent).toHaveLength(9);
     expect(new Set(sent).size).toBe(9);
     // Each refresh sent the token issued by the response just before it.
@@ -287,47 +258,47 @@ describe('rule 7: a refresh token is never sent twice', () => {
   });
 
   it('keeps using a refresh token the server returned again unchanged (no rotation)', async () => {
-    server.options.rotate = false;
+    h.server.options.rotate = false;
     const c = client();
     const first = await c.getTokenSet();
     for (let i = 0; i < 3; i++) {
       advance(3600_000);
       await c.getAccessToken();
     }
-    expect(server.receivedRefreshTokens()).toEqual([first.refreshToken, first.refreshToken, first.refreshToken]);
-    expect(server.tokenRequests('password')).toHaveLength(1);
+    expect(h.server.receivedRefreshTokens()).toEqual([first.refreshToken, first.refreshToken, first.refreshToken]);
+    expect(h.server.tokenRequests('password')).toHaveLength(1);
   });
 
   it('does not resend a refresh token whose outcome was unclear (5xx), but logs in again', async () => {
     const c = client({ retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } });
     const set = await c.getTokenSet();
     advance(3600_000);
-    server.override = (req, res) =>
+    h.server.override = (req, res) =>
       req.params.grant_type === 'refresh_token' && (json(res, 500, { message: 'oops' }), true);
     const token = await c.getAccessToken();
-    expect(server.live.has(token)).toBe(true);
-    expect(server.receivedRefreshTokens()).toEqual([set.refreshToken]);
-    expect(server.tokenRequests('password')).toHaveLength(2);
+    expect(h.server.live.has(token)).toBe(true);
+    expect(h.server.receivedRefreshTokens()).toEqual([set.refreshToken]);
+    expect(h.server.tokenRequests('password')).toHaveLength(2);
   });
 
   it('does not resend a refresh token after a dropped connection', async () => {
     const c = client({ retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } });
     await c.getAccessToken();
     advance(3600_000);
-    server.override = (req, res) => req.params.grant_type === 'refresh_token' && (res.socket?.destroy(), true);
+    h.server.override = (req, res) => req.params.grant_type === 'refresh_token' && (res.socket?.destroy(), true);
     await c.getAccessToken();
-    expect(server.receivedRefreshTokens()).toHaveLength(1);
-    expect(server.tokenRequests('password')).toHaveLength(2);
+    expect(h.server.receivedRefreshTokens()).toHaveLength(1);
+    expect(h.server.tokenRequests('password')).toHaveLength(2);
   });
 });
 
 describe('rule 7, the other side: a refresh token that never left the machine is not spent', () => {
   it('keeps it when the token endpoint refused the connection, and uses it once the server is back', async () => {
-    const port = Number(new URL(server.url).port);
-    await server.close(); // connections to this port are now refused
+    const port = Number(new URL(h.server.url).port);
+    await h.server.close(); // connections to this port are now refused
     const grant = authorizationCodeGrant({
-      authorizeUrl: `${server.url}/authorize`,
-      tokenUrl: server.tokenUrl,
+      authorizeUrl: `${h.server.url}/authorize`,
+      tokenUrl: h.server.tokenUrl,
       clientId: 'app',
       redirectUri: 'http://127.0.0.1/cb',
     });
@@ -355,7 +326,7 @@ describe('rule 8: while a refresh fails, a still-valid token keeps being served'
     c.on('refresh_error', (e) => events.push(e));
     const first = await c.getAccessToken();
     advance(3600_000 - 10_000); // inside the window, still valid
-    server.override = (_req, res) => (json(res, 503, { message: 'down' }), true);
+    h.server.override = (_req, res) => (json(res, 503, { message: 'down' }), true);
     expect(await c.getAccessToken()).toBe(first);
     // One event for the failed refresh, one for the failed fallback login; both while serving.
     await until(() => events.length === 2);
@@ -363,13 +334,13 @@ describe('rule 8: while a refresh fails, a still-valid token keeps being served'
     expect(await c.getAccessToken()).toBe(first);
     // It keeps serving; the background retries are spaced out, not one per call.
     for (let i = 0; i < 20; i++) await c.getAccessToken();
-    expect(server.tokenRequests().length).toBeLessThan(6);
+    expect(h.server.tokenRequests().length).toBeLessThan(6);
   });
 
   it('fails once the token has expired too', async () => {
     const c = client();
     await c.getAccessToken();
-    server.override = (_req, res) => (json(res, 503, { message: 'down' }), true);
+    h.server.override = (_req, res) => (json(res, 503, { message: 'down' }), true);
     advance(3600_000 + 1);
     const error = await c.getAccessToken().catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe(ErrorCode.HTTP_STATUS);
@@ -385,10 +356,10 @@ describe('lifecycle', () => {
   });
 
   it('close() aborts a request in flight', async () => {
-    server.options.delayMs = 2000;
+    h.server.options.delayMs = 2000;
     const c = client();
     const pending = c.getAccessToken().catch((e: unknown) => e);
-    await until(() => server.raw.requests.length === 1);
+    await until(() => h.server.raw.requests.length === 1);
     await c.close();
     expect(((await pending) as { code?: string }).code).toBe(ErrorCode.CLOSED);
   });
@@ -418,31 +389,31 @@ describe('fetch()', () => {
   it('adds the token, and on a 401 invalidates it and retries once with a new one', async () => {
     const c = client();
     const first = await c.getAccessToken();
-    server.live.delete(first); // the API revoked it
+    h.server.live.delete(first); // the API revoked it
     const res = await c.fetch('/api');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { token: string };
     expect(body.token).not.toBe(first);
-    expect(server.raw.requestsTo('/api')).toHaveLength(2);
+    expect(h.server.raw.requestsTo('/api')).toHaveLength(2);
   });
 
   it('hands a second 401 to the caller intact', async () => {
     const c = client();
-    server.override = (req, res) => {
+    h.server.override = (req, res) => {
       if (req.path !== '/token') return false;
-      json(res, 200, { access_token: `never-live-${server.raw.requests.length}`, token_type: 'Bearer', expires_in: 60 });
+      json(res, 200, { access_token: `never-live-${h.server.raw.requests.length}`, token_type: 'Bearer', expires_in: 60 });
       return true;
     };
     const res = await c.fetch('/api');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('invalid_token');
-    expect(server.raw.requestsTo('/api')).toHaveLength(2);
+    expect(h.server.raw.requestsTo('/api')).toHaveLength(2);
   });
 
   it('refuses to send the token to another origin than apiUrl', async () => {
     const c = client();
     await expect(c.fetch('http://127.0.0.2:1/elsewhere')).rejects.toMatchObject({ code: ErrorCode.CONFIG });
-    expect(server.tokenRequests()).toHaveLength(0);
+    expect(h.server.tokenRequests()).toHaveLength(0);
   });
 });
 
