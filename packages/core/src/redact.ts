@@ -150,8 +150,12 @@ function redactAcrossBreaks(text: string, pattern: RegExp, breaks: RegExp): stri
 export class SecretSet {
   /** The secrets as given, for merging into another set (which derives its own variants). */
   readonly #originals = new Set<string>();
-  /** Every variant of every secret, as matched. */
-  readonly #secrets = new Set<string>();
+  /**
+   * Every variant of every secret, as matched; derived on first use. Most sets never redact
+   * anything (a token client makes one per token and per session), and the encodings of a secret
+   * cost more than everything else a new set does.
+   */
+  #secrets: Set<string> | undefined;
   #pattern: RegExp | undefined;
 
   static {
@@ -173,10 +177,10 @@ export class SecretSet {
     for (const s of secrets) {
       if (typeof s === 'string' && s.length >= MIN_SECRET_LENGTH && !this.#originals.has(s)) {
         this.#originals.add(s);
-        for (const v of variants(s)) this.#secrets.add(v);
+        this.#secrets = undefined;
+        this.#pattern = undefined;
       }
     }
-    this.#pattern = undefined;
     return this;
   }
 
@@ -187,14 +191,24 @@ export class SecretSet {
     return this;
   }
 
+  /** How many forms of the secrets are matched (each secret in every encoding it may appear in). */
   get size(): number {
-    return this.#secrets.size;
+    return this.#variants().size;
+  }
+
+  #variants(): Set<string> {
+    if (this.#secrets === undefined) {
+      this.#secrets = new Set();
+      for (const s of this.#originals) for (const v of variants(s)) this.#secrets.add(v);
+    }
+    return this.#secrets;
   }
 
   redact(text: string): string {
-    if (this.#secrets.size > 0) {
+    const secrets = this.#variants();
+    if (secrets.size > 0) {
       this.#pattern ??= new RegExp(
-        [...this.#secrets]
+        [...secrets]
           .sort((a, b) => b.length - a.length)
           .map(patternOf)
           .join('|'),

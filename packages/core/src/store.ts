@@ -55,11 +55,17 @@ interface Entry {
  * const store = memoryStore({ maxEntries: 1000 });
  * const a = createTokenClient({ grant, store });
  */
+/** The stores memoryStore() made: they answer at once, so their calls need no deadline timer. */
+const answersAtOnce = new WeakSet<TokenStore>();
+
+/** Whether `store` is one of memoryStore()'s (not a copy or a wrapper of one). */
+export const isMemoryStore = (store: TokenStore): boolean => answersAtOnce.has(store);
+
 export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, Entry>();
   const locks = new Map<string, Promise<unknown>>();
-  return {
+  const store: TokenStore = {
     get(key) {
       const entry = entries.get(key);
       if (entry === undefined) return Promise.resolve(undefined);
@@ -98,4 +104,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
       }
     },
   };
+  answersAtOnce.add(store);
+  return store;
 }

@@ -11,7 +11,7 @@ import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorizatio
 import { clientFetch } from './outbound/client-fetch.js';
 import { SecretSet } from './redact.js';
 import { nodeCrypto } from './node-crypto.js';
-import { memoryStore, type TokenStore } from './store.js';
+import { isMemoryStore, memoryStore, type TokenStore } from './store.js';
 import { TokenSet, type StoredTokenSet } from './token-set.js';
 import { Transport, type RetryOptions } from './transport.js';
 import { parseTokenClientOptions } from './token-client-options.js';
@@ -166,6 +166,8 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   readonly #apiOrigin: string | undefined;
   readonly #apiHeaders: Record<string, string>;
   readonly #store: TokenStore;
+  /** memoryStore() answers at once: its calls need no deadline (a timer per call). */
+  readonly #storeAnswersAtOnce: boolean;
   readonly #key: string;
   readonly #skewMs: number;
   readonly #transport: Transport;
@@ -188,15 +190,17 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   #ownClaim: string | undefined;
   #closed = false;
 
-  constructor(options: TokenClientOptions) {
+  /** @param parsed - options parseTokenClientOptions() already checked (the login flow's clients). */
+  constructor(options: TokenClientOptions, parsed = false) {
     super();
-    const o = parseTokenClientOptions(options);
+    const o = parsed ? options : parseTokenClientOptions(options);
     this.#grant = o.grant;
     this.grantType = o.grant.type;
     this.apiUrl = o.apiUrl;
     this.#apiOrigin = o.apiUrl === undefined ? undefined : new URL(o.apiUrl).origin;
     this.#apiHeaders = Object.fromEntries(Object.entries(o.apiHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.#store = o.store ?? memoryStore();
+    this.#storeAnswersAtOnce = isMemoryStore(this.#store);
     this.#key = o.storeKey ?? `prodo-auth:${o.grant.type}:${o.grant.cacheKey}`;
     this.#skewMs = (o.refreshSkewSeconds ?? 60) * 1000;
     this.#transport = new Transport({
@@ -338,8 +342,9 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     call: () => Promise<T>,
     stillBounded: () => boolean = () => true,
   ): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const pending = Promise.resolve().then(call);
+    if (this.#storeAnswersAtOnce) return pending;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       // Ref'd: a caller awaits this, and the timer is what bounds the wait.
       timer = setTimeout(() => {
@@ -675,4 +680,16 @@ function closedError(cause?: unknown): ProdoAuthError {
  */
 export function createTokenClient(options: TokenClientOptions): TokenClient {
   return new DefaultTokenClient(options);
+}
+
+/**
+ * Many clients of one configuration, each with its own store key (the login flow's, one per
+ * session): the options are checked once, here, and each client costs only its own state.
+ * Internal to core (not exported from the package).
+ *
+ * @throws ConfigError as createTokenClient does
+ */
+export function tokenClientFactory(options: TokenClientOptions): (storeKey: string, dispatcher: Dispatcher) => TokenClient {
+  const parsed = parseTokenClientOptions(options);
+  return (storeKey, dispatcher) => new DefaultTokenClient({ ...parsed, storeKey, dispatcher }, true);
 }

@@ -156,7 +156,11 @@ export class Transport {
   readonly #retries: number;
   readonly #minDelayMs: number;
   readonly #maxDelayMs: number;
-  readonly #closed = new AbortController();
+  /** Made on first use: a transport that never sends (a session's client with a warm token) costs none. */
+  #closer: AbortController | undefined;
+  get #closed(): AbortController {
+    return (this.#closer ??= new AbortController());
+  }
 
   constructor(options: TransportOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;

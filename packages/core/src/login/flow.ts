@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { isProdoAuthError, ErrorCode, ReauthenticationRequiredError, type OAuthError } from '../errors.js';
 import type { AuthorizationCodeGrant } from '../grants/authorization-code.js';
 import type { TokenStore } from '../store.js';
-import { createTokenClient, type TokenClient, type TokenClientOptions } from '../token-client.js';
+import { tokenClientFactory, type TokenClient, type TokenClientOptions } from '../token-client.js';
 import { Transport } from '../transport.js';
 import { isLoopback } from '../validation.js';
 import {
@@ -139,6 +139,9 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
   const transport = new Transport({ timeoutMs: settings.client.timeoutMs });
   let dispatcher: Dispatcher | undefined = settings.client.dispatcher;
   let closed = false;
+  // The options are checked once: a session's client is made at its first request after a
+  // restart or an eviction, and costs only its own state.
+  const newClient = tokenClientFactory({ ...settings.client, store });
 
   const scopeOf = (req: PlainRequest): CookieScope => {
     if (req.secure === true || settings.https) return SCOPES.https.secure;
@@ -170,7 +173,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
       return entry;
     }
     const idHash = hashOf(id);
-    const client = createTokenClient({ ...settings.client, store, storeKey: tokenKey(idHash), dispatcher: through });
+    const client = newClient(tokenKey(idHash), through);
     const auth: UserAuth = Object.freeze({
       isAuthenticated: true,
       getAccessToken: () => client.getAccessToken(),
