@@ -1,0 +1,4 @@
+import { browserSuite } from '@prodo-auth/adapter-suite/browser';
+import { startDemo } from '../src/app.mjs';
+
+browserSuite({ name: 'koa demo', startDemo });
