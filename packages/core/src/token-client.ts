@@ -171,6 +171,8 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   readonly #key: string;
   readonly #skewMs: number;
   readonly #transport: Transport;
+  /** False for the clients of a tokenClientFactory: their shared transport is closed by its owner. */
+  readonly #ownsTransport: boolean;
   #secrets: SecretSet;
   readonly #recentTokens: string[] = [];
   readonly #spent: string[] = [];
@@ -191,9 +193,13 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   #closed = false;
 
   /** @param parsed - options parseTokenClientOptions() already checked (the login flow's clients). */
-  constructor(options: TokenClientOptions, parsed = false) {
+  /**
+   * @param shared - from {@link tokenClientFactory}: options it already checked, and the one
+   *   transport (connection pool) its clients share, which a client then neither owns nor closes.
+   */
+  constructor(options: TokenClientOptions, shared?: { transport: Transport }) {
     super();
-    const o = parsed ? options : parseTokenClientOptions(options);
+    const o = shared ? options : parseTokenClientOptions(options);
     this.#grant = o.grant;
     this.grantType = o.grant.type;
     this.apiUrl = o.apiUrl;
@@ -203,12 +209,8 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     this.#storeAnswersAtOnce = isMemoryStore(this.#store);
     this.#key = o.storeKey ?? `prodo-auth:${o.grant.type}:${o.grant.cacheKey}`;
     this.#skewMs = (o.refreshSkewSeconds ?? 60) * 1000;
-    this.#transport = new Transport({
-      timeoutMs: o.timeoutMs,
-      dispatcher: o.dispatcher,
-      maxResponseBytes: o.maxResponseBytes,
-      retry: o.retry,
-    });
+    this.#transport = shared?.transport ?? transportOf(o);
+    this.#ownsTransport = shared === undefined;
     this.#secrets = new SecretSet().merge(o.grant.secrets);
   }
 
@@ -280,7 +282,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     this.#current = undefined;
     this.#refreshAt = 0;
     this.#expiresAt = 0;
-    await this.#transport.close();
+    if (this.#ownsTransport) await this.#transport.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -684,12 +686,24 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
 
 /**
  * Many clients of one configuration, each with its own store key (the login flow's, one per
- * session): the options are checked once, here, and each client costs only its own state.
- * Internal to core (not exported from the package).
+ * session): the options are checked once, here, all of them share one transport, and each client
+ * costs only its own state. Internal to core (not exported from the package).
  *
  * @throws ConfigError as createTokenClient does
  */
-export function tokenClientFactory(options: TokenClientOptions): (storeKey: string, dispatcher: Dispatcher) => TokenClient {
+export function tokenClientFactory(options: TokenClientOptions): TokenClientFactory {
   const parsed = parseTokenClientOptions(options);
-  return (storeKey, dispatcher) => new DefaultTokenClient({ ...parsed, storeKey, dispatcher }, true);
+  // One transport for every client: one connection pool, and nothing per client to allocate or close.
+  const shared = { transport: transportOf(parsed) };
+  return { transport: shared.transport, create: (storeKey) => new DefaultTokenClient({ ...parsed, storeKey }, shared) };
 }
+
+/** What {@link tokenClientFactory} returns. */
+export interface TokenClientFactory {
+  /** The clients' shared transport: its owner closes it (a client's close() does not). */
+  readonly transport: Transport;
+  create(storeKey: string): TokenClient;
+}
+
+const transportOf = (o: TokenClientOptions): Transport =>
+  new Transport({ timeoutMs: o.timeoutMs, dispatcher: o.dispatcher, maxResponseBytes: o.maxResponseBytes, retry: o.retry });

@@ -87,7 +87,8 @@ export class TokenSet {
   constructor(init: TokenSetInit) {
     this.#accessToken = init.accessToken;
     this.#refreshToken = init.refreshToken;
-    this.#raw = Object.freeze({ ...init.raw });
+    // A copy, frozen when first read: a session's token set that nobody reads costs no frozen map.
+    this.#raw = { ...init.raw };
     this.tokenType = init.tokenType ?? 'Bearer';
     this.expiresAt = init.expiresAt;
     this.refreshExpiresAt = init.refreshExpiresAt;
@@ -105,7 +106,7 @@ export class TokenSet {
 
   /** The token response as received, vendor-specific fields included. Contains the tokens. */
   get raw(): Readonly<Record<string, unknown>> {
-    return this.#raw;
+    return Object.isFrozen(this.#raw) ? this.#raw : Object.freeze(this.#raw);
   }
 
   /** True once the access token's known expiry has passed. */

@@ -6,6 +6,7 @@
  * undici is loaded on the first request, not when the package is imported: most of a cold
  * start's cost is loading it, and a process that only builds a client pays nothing for it.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher, Pool } from 'undici';
 import { ErrorCode, isProdoAuthError, sanitizeCause, TokenEndpointError } from './errors.js';
@@ -159,7 +160,13 @@ export class Transport {
   /** Made on first use: a transport that never sends (a session's client with a warm token) costs none. */
   #closer: AbortController | undefined;
   get #closed(): AbortController {
-    return (this.#closer ??= new AbortController());
+    if (this.#closer === undefined) {
+      this.#closer = new AbortController();
+      // One listener per request in flight, each removed when its request ends: a transport shared
+      // by many clients (the login flow's sessions) has more than EventTarget's default ten.
+      setMaxListeners(0, this.#closer.signal);
+    }
+    return this.#closer;
   }
 
   constructor(options: TransportOptions = {}) {

@@ -2,12 +2,10 @@
  * The browser login (authorization code + PKCE) and the user sessions behind it, framework-free:
  * a plain request in, a plain result out. Adapters only translate.
  */
-import type { Dispatcher } from 'undici';
 import { isProdoAuthError, ErrorCode, ReauthenticationRequiredError, type OAuthError } from '../errors.js';
 import type { AuthorizationCodeGrant } from '../grants/authorization-code.js';
 import type { TokenStore } from '../store.js';
 import { tokenClientFactory, type TokenClient, type TokenClientOptions } from '../token-client.js';
-import { Transport } from '../transport.js';
 import { isLoopback } from '../validation.js';
 import {
   cookieHeader,
@@ -135,13 +133,11 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
   /** Whether a Host header (as received, port included) names this machine; bounded. */
   const loopbackHosts = new Map<string, boolean>();
   const sessionCookieNames = { http: SESSION_COOKIE, https: cookieName(SESSION_COOKIE, SCOPES.https.secure) };
-  // One connection pool for every session: never a dispatcher per user.
-  const transport = new Transport({ timeoutMs: settings.client.timeoutMs });
-  let dispatcher: Dispatcher | undefined = settings.client.dispatcher;
   let closed = false;
-  // The options are checked once: a session's client is made at its first request after a
+  // The options are checked once, and every session's client shares one transport: one connection
+  // pool, never a dispatcher per user. A session's client is made at its first request after a
   // restart or an eviction, and costs only its own state.
-  const newClient = tokenClientFactory({ ...settings.client, store });
+  const clients = tokenClientFactory({ ...settings.client, store });
 
   const scopeOf = (req: PlainRequest): CookieScope => {
     if (req.secure === true || settings.https) return SCOPES.https.secure;
@@ -162,10 +158,9 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     return loopback;
   }
 
-  const sharedDispatcher = async (): Promise<Dispatcher> => (dispatcher ??= await transport.getDispatcher());
 
   /** The token client of a session, created on first use; the least recently used is closed beyond the cap. */
-  function liveClient(id: string, through: Dispatcher): Live {
+  function liveClient(id: string): Live {
     let entry = live.get(id);
     if (entry !== undefined) {
       live.delete(id);
@@ -173,7 +168,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
       return entry;
     }
     const idHash = hashOf(id);
-    const client = newClient(tokenKey(idHash), through);
+    const client = clients.create(tokenKey(idHash));
     const auth: UserAuth = Object.freeze({
       isAuthenticated: true,
       getAccessToken: () => client.getAccessToken(),
@@ -185,7 +180,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
       // Dropped, not closed: a request of that session may still be using it (a code exchange, a
       // refresh), and closing would fail it. Its tokens stay in the store, the next request of the
       // session makes a new client that reads them, and the dropped one is collected once idle
-      // (it owns no dispatcher and no timer that keeps it).
+      // (it owns no transport and no timer that keeps it).
       live.delete(live.keys().next().value!);
     }
     return entry;
@@ -231,9 +226,8 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     const key = live.get(session.id)?.key ?? sessionKey(hashOf(session.id));
     // A read, never a write: an ordinary request cannot overwrite what sign-in, refresh or logout wrote.
     const record = await sessionStore.get(key);
-    const through = dispatcher ?? (await sharedDispatcher());
     if (record?.createdAt !== session.createdAt || closed) return ANONYMOUS_RESULT;
-    const entry = liveClient(session.id, through);
+    const entry = liveClient(session.id);
     // The idle lifetime rides in the signed cookie: re-stamped at most once a minute, by Set-Cookie only.
     if (now - session.seenAt < RESTAMP_MS) return entry.result;
     return { kind: 'continue', auth: entry.auth, cookies: [sessionCookie({ ...session, seenAt: now }, scope)] };
@@ -287,7 +281,7 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
 
     // A new id at every sign-in: a session id planted before the login is worth nothing after it.
     const session: Session = { id: randomId(), createdAt: Date.now(), seenAt: Date.now() };
-    const { client, key } = liveClient(session.id, await sharedDispatcher());
+    const { client, key } = liveClient(session.id);
     try {
       // Once: the code is single-use, and the transport never resends it.
       await client.exchangeCode({ code, codeVerifier: String(transaction.verifier) });
@@ -354,9 +348,9 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
     },
     async close() {
       closed = true;
-      const clients = [...live.values()].map((l) => l.client.close());
+      const open = [...live.values()].map((l) => l.client.close());
       live.clear();
-      await Promise.all([...clients, transport.close()]);
+      await Promise.all([...open, clients.transport.close()]);
     },
   };
 }

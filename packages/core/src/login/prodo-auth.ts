@@ -55,9 +55,10 @@ export interface ProdoAuthOptions extends TokenClientOptions {
    */
   loginTimeoutSeconds?: number | undefined;
   /**
-   * User mode: most sessions with a token client in memory; the least recently used is closed
-   * beyond it (its tokens stay in the store).
-   * @default 1000
+   * User mode: most sessions with a token client in memory (about 1.4 kB each beside what the
+   * stores keep); beyond it the least recently used one is dropped, and its tokens stay in the
+   * store, so its next request makes a new client from them.
+   * @default 10000
    */
   maxLiveSessions?: number | undefined;
 }
@@ -205,7 +206,7 @@ export function createProdoAuth(options?: ProdoAuthOptions | ProdoAuthConfig): P
     idleMs: (parsed.idleTimeoutSeconds ?? 86_400) * 1000,
     absoluteMs: (parsed.absoluteTimeoutSeconds ?? 604_800) * 1000,
     loginMs: (parsed.loginTimeoutSeconds ?? 600) * 1000,
-    maxLiveSessions: parsed.maxLiveSessions ?? 1000,
+    maxLiveSessions: parsed.maxLiveSessions ?? 10_000,
   });
   return Object.freeze({ mode: 'user' as const, flow, close: () => flow.close() });
 }
