@@ -1,9 +1,10 @@
 /** `configFromEnv()`: the whole client configuration from `PRODO_AUTH_*` variables. */
-import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
+import { CLIENT_AUTH_METHODS, type ClientAuthentication, type ClientAuthMethod } from './client-auth.js';
+import { selfSignedTlsClientAuth, tlsClientAuth } from './client-auth-mtls.js';
 import { ConfigError, ErrorCode, isProdoAuthError, type ConfigIssue } from './errors.js';
 import type { Grant } from './grant.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
-import { clientCredentialsGrant } from './grants/client-credentials.js';
+import { clientCredentialsGrant, type ClientCredentialsGrantOptions } from './grants/client-credentials.js';
 import { jsonLoginGrant } from './grants/json-login.js';
 import { passwordGrant } from './grants/password.js';
 import { staticTokenGrant } from './grants/static-token.js';
@@ -69,8 +70,32 @@ const VARIABLES: readonly string[] = [
   'TOKEN',
   'SESSION_SECRET',
   'REDIS_URL',
+  'ISSUER',
+  'REVOCATION_URL',
+  'PRIVATE_KEY',
+  'TLS_CERT',
+  'TLS_KEY',
+  'TLS_CA',
 ];
-const URL_VARIABLES: readonly string[] = ['TOKEN_URL', 'AUTHORIZE_URL', 'REFRESH_URL', 'API_URL', 'BASE_URL', 'REDIRECT_URI'];
+/** The mutual-TLS methods, named in `PRODO_AUTH_CLIENT_AUTH` only: their value is made here from `TLS_CERT` and `TLS_KEY`. */
+const TLS_METHODS: readonly string[] = ['tls_client_auth', 'self_signed_tls_client_auth'];
+const ENV_CLIENT_AUTH_METHODS: readonly string[] = [...CLIENT_AUTH_METHODS, ...TLS_METHODS];
+/** PEM from an environment variable, where line breaks are often written as `\n`. */
+const pemOf = (value: string | undefined): string | undefined => value?.replace(/\\n/g, '\n');
+const URL_VARIABLES: readonly string[] = [
+  'TOKEN_URL',
+  'AUTHORIZE_URL',
+  'REFRESH_URL',
+  'API_URL',
+  'BASE_URL',
+  'REDIRECT_URI',
+  'ISSUER',
+  'REVOCATION_URL',
+];
+/** With `PRODO_AUTH_ISSUER`, discovery supplies these: they are no longer required. */
+const DISCOVERABLE: readonly string[] = ['TOKEN_URL', 'AUTHORIZE_URL'];
+/** The grants that take an issuer (standard OAuth servers), outside any preset. */
+const ISSUER_GRANTS: readonly GrantName[] = ['password', 'client_credentials', 'authorization_code'];
 
 // Option names, as grant validation reports them, and the variables that carry them.
 const VARIABLE_OF: Record<string, string> = {
@@ -89,6 +114,9 @@ const VARIABLE_OF: Record<string, string> = {
   login: 'USERNAME',
   baseUrl: 'BASE_URL',
   twoFactor: 'TWO_FACTOR',
+  issuer: 'ISSUER',
+  revocationUrl: 'REVOCATION_URL',
+  privateKey: 'PRIVATE_KEY',
 };
 
 const REQUIRED: Record<GrantName, readonly string[]> = {
@@ -163,8 +191,8 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
     }
   }
   const clientAuth = get('CLIENT_AUTH');
-  if (clientAuth !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuth)) {
-    issue('CLIENT_AUTH', `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
+  if (clientAuth !== undefined && !ENV_CLIENT_AUTH_METHODS.includes(clientAuth)) {
+    issue('CLIENT_AUTH', `must be one of ${ENV_CLIENT_AUTH_METHODS.join(', ')}`);
   }
   for (const name of URL_VARIABLES) {
     const v = get(name);
@@ -183,14 +211,36 @@ export function configFromEnv(env: Env = process.env): ProdoAuthConfig {
   const grant = grantName as GrantName;
   const required = unknownPreset ? [] : presetGrants === undefined ? REQUIRED[grant] : presetGrants[grant];
   const context = preset === undefined ? `PRODO_AUTH_GRANT=${grant}` : `PRODO_AUTH_PRESET=${preset}`;
-  for (const name of required ?? []) if (get(name) === undefined) issue(name, `is required for ${context}`);
+  const issuer = get('ISSUER');
+  const discovers = issuer !== undefined && preset === undefined && ISSUER_GRANTS.includes(grant);
+  if (preset !== undefined || (grant !== undefined && !ISSUER_GRANTS.includes(grant))) {
+    for (const name of ['ISSUER', 'REVOCATION_URL']) {
+      if (get(name) !== undefined) issue(name, `is not used with ${context}: only the password, client_credentials and authorization_code grants without a preset take it`);
+    }
+  }
+  // A signed client assertion, or the TLS client certificate, replaces the secret.
+  const tls = clientAuth !== undefined && TLS_METHODS.includes(clientAuth);
+  const secretless = clientAuth === 'private_key_jwt' || tls;
+  if (clientAuth === 'private_key_jwt' && get('PRIVATE_KEY') === undefined) {
+    issue('PRIVATE_KEY', 'is required with PRODO_AUTH_CLIENT_AUTH=private_key_jwt (a PEM private key; \\n escapes are read as line breaks)');
+  }
+  for (const name of ['TLS_CERT', 'TLS_KEY']) {
+    if (tls && get(name) === undefined) issue(name, `is required with PRODO_AUTH_CLIENT_AUTH=${clientAuth} (PEM; \\n escapes are read as line breaks)`);
+  }
+  for (const name of ['TLS_CERT', 'TLS_KEY', 'TLS_CA']) {
+    if (!tls && get(name) !== undefined) issue(name, 'is used only with PRODO_AUTH_CLIENT_AUTH=tls_client_auth or self_signed_tls_client_auth');
+  }
+  for (const name of required ?? []) {
+    if (get(name) !== undefined || (discovers && DISCOVERABLE.includes(name)) || (secretless && name === 'CLIENT_SECRET')) continue;
+    issue(name, `is required for ${context}${DISCOVERABLE.includes(name) && ISSUER_GRANTS.includes(grant) && preset === undefined ? ' (or set PRODO_AUTH_ISSUER to discover it)' : ''}`);
+  }
   if (issues.length > 0) throw new ConfigError('Invalid PRODO_AUTH_* environment', dedupe(issues));
 
   let built: TokenClientOptions;
   try {
     built =
       preset === undefined
-        ? { grant: buildGrant(grant, get, clientAuth as ClientAuthMethod | undefined), apiUrl: get('API_URL') }
+        ? { grant: buildGrant(grant, get, envClientAuth(clientAuth, get)), apiUrl: get('API_URL') }
         : buildPreset(preset as PresetName, grant, get);
   } catch (error) {
     // A code check, not instanceof: the grants may come from another copy of this package.
@@ -229,24 +279,42 @@ function hide(config: ProdoAuthConfig, key: 'sessionSecret' | 'redisUrl', initia
   });
 }
 
-function buildGrant(grant: GrantName, get: (name: string) => string | undefined, clientAuth?: ClientAuthMethod): Grant {
-  const client = { clientId: get('CLIENT_ID')!, clientSecret: get('CLIENT_SECRET'), clientAuth };
+/** `PRODO_AUTH_CLIENT_AUTH` as a grant's `clientAuth`: a method name, or the mutual-TLS value made from the TLS variables. */
+function envClientAuth(method: string | undefined, get: (name: string) => string | undefined): ClientAuthMethod | ClientAuthentication | undefined {
+  if (method === undefined || !TLS_METHODS.includes(method)) return method as ClientAuthMethod | undefined;
+  const options = { cert: pemOf(get('TLS_CERT'))!, key: pemOf(get('TLS_KEY'))!, ca: pemOf(get('TLS_CA')) };
+  try {
+    return method === 'tls_client_auth' ? tlsClientAuth(get('CLIENT_ID')!, options) : selfSignedTlsClientAuth(get('CLIENT_ID')!, options);
+  } catch (error) {
+    if (!isProdoAuthError(error) || error.code !== ErrorCode.CONFIG) throw error;
+    const issues = ((error as ConfigError).issues ?? []).map((i) => ({
+      path: `${PREFIX}${i.path === 'cert' ? 'TLS_CERT' : i.path === 'key' ? 'TLS_KEY' : i.path === 'ca' ? 'TLS_CA' : 'CLIENT_AUTH'}`,
+      message: i.message,
+    }));
+    throw new ConfigError('Invalid PRODO_AUTH_* environment', issues);
+  }
+}
+
+function buildGrant(grant: GrantName, get: (name: string) => string | undefined, clientAuth?: ClientAuthMethod | ClientAuthentication): Grant {
+  const client = { clientId: get('CLIENT_ID')!, clientSecret: get('CLIENT_SECRET'), clientAuth, privateKey: get('PRIVATE_KEY') };
+  const endpoints = { issuer: get('ISSUER'), revocationUrl: get('REVOCATION_URL'), tokenUrl: get('TOKEN_URL') };
   switch (grant) {
     case 'password':
       return passwordGrant({
         ...client,
-        tokenUrl: get('TOKEN_URL')!,
+        ...endpoints,
         username: get('USERNAME')!,
         password: get('PASSWORD')!,
         scope: get('SCOPE'),
       });
     case 'client_credentials':
-      return clientCredentialsGrant({ ...client, clientSecret: get('CLIENT_SECRET')!, tokenUrl: get('TOKEN_URL')!, scope: get('SCOPE') });
+      // Validation at construction checks what the types cannot: which auth method needs which credential.
+      return clientCredentialsGrant({ ...client, ...endpoints, scope: get('SCOPE') } as ClientCredentialsGrantOptions);
     case 'authorization_code':
       return authorizationCodeGrant({
         ...client,
-        authorizeUrl: get('AUTHORIZE_URL')!,
-        tokenUrl: get('TOKEN_URL')!,
+        ...endpoints,
+        authorizeUrl: get('AUTHORIZE_URL'),
         redirectUri: get('REDIRECT_URI')!,
         scope: get('SCOPE'),
       });

@@ -2,7 +2,7 @@
 import type { ClientAuthentication } from './client-auth.js';
 import { nodeCrypto } from './node-crypto.js';
 import { SecretSet } from './redact.js';
-import { processTokenResponse, type ExpiresInUnit } from './token-response.js';
+import { processTokenResponse, responseError, type ExpiresInUnit } from './token-response.js';
 import type { TokenSet } from './token-set.js';
 import type { Transport, TransportResponse } from './transport.js';
 
@@ -12,7 +12,21 @@ export interface GrantContext {
   readonly transport: Transport;
   /** Everything to redact from messages: the grant's secrets and the client's current tokens. */
   readonly secrets: SecretSet;
+  /**
+   * Where the request went, for tracing: {@link sendForm} fills it in; a grant that sends by
+   * other means sets it itself. Origin and path only, never a query.
+   */
+  readonly trace?: RequestTrace | undefined;
 }
+
+/** The endpoint a token request went to, recorded for the tracing channel. */
+export interface RequestTrace {
+  origin?: string | undefined;
+  path?: string | undefined;
+}
+
+/** The kinds of token a revocation request can name (RFC 7009 section 2.1 `token_type_hint`). */
+export type RevocableToken = 'refresh_token' | 'access_token';
 
 /**
  * A way to get tokens. `obtain` uses the primary credentials; `refresh` uses a refresh token.
@@ -33,11 +47,23 @@ export interface Grant {
   refresh?(ctx: GrantContext, current: TokenSet): Promise<TokenSet>;
   /** Told when the API rejected an access token, so a grant that cannot get a new one stops offering it. */
   rejected?(accessToken: string): void;
+  /**
+   * Revokes a token at the server's RFC 7009 revocation endpoint, with the grant's client
+   * authentication. Resolves false when no revocation endpoint is configured or discovered.
+   */
+  revoke?(ctx: GrantContext, token: string, hint: RevocableToken): Promise<boolean>;
 }
 
 /** A short hash of the values that identify whose tokens these are. Never includes a secret. */
 export function cacheKeyOf(...parts: Array<string | undefined>): string {
   return nodeCrypto().createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
+}
+
+/** Records where a request goes on the context's trace, if it is traced: origin and path, never the query. */
+export function traceEndpoint(ctx: GrantContext, url: URL): void {
+  if (ctx.trace === undefined) return;
+  ctx.trace.origin = url.origin;
+  ctx.trace.path = url.pathname;
 }
 
 /** Origin and path of an endpoint, for messages: a query string may hold secrets. */
@@ -54,32 +80,55 @@ export interface FormRequest {
   headers?: Record<string, string> | undefined;
   expiresInUnit?: ExpiresInUnit | undefined;
   lenientJson?: boolean | undefined;
+  /** The server's issuer identifier, when known: a client assertion may name it as audience. */
+  issuer?: string | undefined;
+  /**
+   * The set the request's secrets are collected in (the context's, the client authentication's,
+   * and what it adds per request: a client assertion), for redacting the answer. Default: a new one.
+   */
+  secrets?: SecretSet | undefined;
 }
 
-/** Sends a form-encoded request to a token endpoint and returns the raw response. */
+/**
+ * Sends a form-encoded request to a token endpoint and returns the raw response. The client
+ * authentication is applied before every attempt: a client assertion is never sent twice.
+ */
 export async function sendForm(ctx: GrantContext, req: FormRequest): Promise<TransportResponse> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/x-www-form-urlencoded',
-    accept: 'application/json',
-    ...req.headers,
-  };
-  await req.clientAuth?.apply({ tokenUrl: req.tokenUrl, headers, params: req.params });
+  traceEndpoint(ctx, req.tokenUrl);
+  // The request's own secrets too: the client authentication may add a header or param.
+  const secrets = req.secrets ?? requestSecrets(ctx, req);
+  const clientAuth = req.clientAuth;
   return ctx.transport.send({
     url: req.tokenUrl,
-    headers,
-    body: req.params.toString(),
+    dispatcher: await clientAuth?.dispatcher?.(),
+    headers: {},
     singleUse: req.singleUse ?? false,
-    // The request's own secrets too: the client authentication may have added a header or param.
-    secrets: new SecretSet().merge(ctx.secrets).merge(req.clientAuth?.secrets),
+    secrets,
+    prepare: async () => {
+      const headers: Record<string, string> = {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        ...req.headers,
+      };
+      const params = new URLSearchParams(req.params);
+      await clientAuth?.apply({ tokenUrl: req.tokenUrl, headers, params, secrets, issuer: req.issuer });
+      return { headers, body: params.toString() };
+    },
   });
+}
+
+function requestSecrets(ctx: GrantContext, req: FormRequest): SecretSet {
+  return new SecretSet().merge(ctx.secrets).merge(req.clientAuth?.secrets);
 }
 
 /** Sends a form-encoded token request and interprets the response. */
 export async function formTokenRequest(ctx: GrantContext, req: FormRequest): Promise<TokenSet> {
-  const res = await sendForm(ctx, req);
+  const secrets = req.secrets ?? requestSecrets(ctx, req);
+  const res = await sendForm(ctx, { ...req, secrets });
   return processTokenResponse(res, {
     where: endpointLabel(req.tokenUrl),
-    secrets: ctx.secrets,
+    // With what the request alone carried: a server may echo the client assertion back.
+    secrets,
     expiresInUnit: req.expiresInUnit,
     lenientJson: req.lenientJson,
   });
@@ -93,14 +142,55 @@ export async function formTokenRequest(ctx: GrantContext, req: FormRequest): Pro
 export function refreshTokenRequest(
   ctx: GrantContext,
   current: TokenSet,
-  options: { tokenUrl: URL; clientAuth?: ClientAuthentication | undefined; extraParams?: Record<string, string> },
+  options: {
+    tokenUrl: URL;
+    clientAuth?: ClientAuthentication | undefined;
+    extraParams?: Record<string, string> | undefined;
+    issuer?: string | undefined;
+  },
 ): Promise<TokenSet> {
   const params = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' });
   for (const [k, v] of Object.entries(options.extraParams ?? {})) params.set(k, v);
-  return formTokenRequest(ctx, { tokenUrl: options.tokenUrl, params, clientAuth: options.clientAuth, singleUse: true });
+  return formTokenRequest(ctx, {
+    tokenUrl: options.tokenUrl,
+    params,
+    clientAuth: options.clientAuth,
+    singleUse: true,
+    issuer: options.issuer,
+  });
 }
 
 /** A SecretSet with the given secrets and those of a client authentication. */
 export function secretsOf(clientAuth: ClientAuthentication | undefined, ...secrets: Array<string | undefined>): SecretSet {
   return new SecretSet().merge(clientAuth?.secrets).add(...secrets);
+}
+
+export interface RevocationRequest {
+  revocationUrl: URL;
+  clientAuth?: ClientAuthentication | undefined;
+  token: string;
+  hint: RevocableToken;
+  issuer?: string | undefined;
+}
+
+/**
+ * Revokes a token (RFC 7009 section 2.1) and interprets the answer: HTTP 200 is success,
+ * whatever the body (a token the server does not know counts as revoked, section 2.2); anything
+ * else is a typed error. Sent as a single-use request: resent only when it surely never reached
+ * the server, never blindly.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+ */
+export async function revokeTokenRequest(ctx: GrantContext, req: RevocationRequest): Promise<void> {
+  const params = new URLSearchParams({ token: req.token, token_type_hint: req.hint });
+  const secrets = new SecretSet().merge(ctx.secrets).merge(req.clientAuth?.secrets).add(req.token);
+  const res = await sendForm(ctx, {
+    tokenUrl: req.revocationUrl,
+    params,
+    clientAuth: req.clientAuth,
+    singleUse: true,
+    issuer: req.issuer,
+    secrets,
+  });
+  if (res.status !== 200) throw responseError(res, { where: endpointLabel(req.revocationUrl), secrets });
 }

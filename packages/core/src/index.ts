@@ -35,7 +35,26 @@ export {
   type ProdoAuthErrorOptions,
   type TokenEndpointErrorOptions,
 } from './errors.js';
-export { cacheKeyOf, formTokenRequest, refreshTokenRequest, type FormRequest, type Grant, type GrantContext } from './grant.js';
+export {
+  cacheKeyOf,
+  formTokenRequest,
+  refreshTokenRequest,
+  revokeTokenRequest,
+  traceEndpoint,
+  type FormRequest,
+  type Grant,
+  type GrantContext,
+  type RequestTrace,
+  type RevocableToken,
+  type RevocationRequest,
+} from './grant.js';
+export { discoveryUrls, type ServerMetadata } from './endpoints.js';
+export {
+  TOKEN_REQUEST_CHANNEL,
+  TOKEN_SERVED_CHANNEL,
+  type TokenRequestContext,
+  type TokenServedMessage,
+} from './tracing.js';
 export {
   authorizationCodeGrant,
   type AuthorizationCodeGrant,
@@ -44,16 +63,46 @@ export {
   type AuthorizationRequestOptions,
   type CodeExchange,
 } from './grants/authorization-code.js';
-export { clientCredentialsGrant, type ClientCredentialsGrantOptions } from './grants/client-credentials.js';
+export {
+  clientCredentialsGrant,
+  type ClientCredentialsGrantCommonOptions,
+  type ClientCredentialsGrantOptions,
+} from './grants/client-credentials.js';
+export {
+  clientSecretJwt,
+  JWT_BEARER_ASSERTION_TYPE,
+  privateKeyJwt,
+  type AssertionAlgorithm,
+  type ClientAssertionOptions,
+  type ClientSecretJwtOptions,
+  type PrivateKeyInput,
+  type PrivateKeyJwtOptions,
+  type SecretAssertionAlgorithm,
+} from './client-auth-jwt.js';
+export {
+  selfSignedTlsClientAuth,
+  tlsClientAuth,
+  type TlsClientAuthentication,
+  type TlsClientAuthOptions,
+} from './client-auth-mtls.js';
 export { jsonLoginGrant, type JsonLoginGrantOptions } from './grants/json-login.js';
 export { passwordGrant, type ParamSource, type PasswordGrantOptions } from './grants/password.js';
 export { staticTokenGrant, type StaticTokenGrantOptions } from './grants/static-token.js';
+export {
+  TOKEN_EXCHANGE_GRANT_TYPE,
+  TOKEN_TYPES,
+  tokenExchangeGrant,
+  type ExchangeTokenSource,
+  type TokenExchangeGrantOptions,
+} from './grants/token-exchange.js';
 export { redact, REDACTED, SecretSet } from './redact.js';
 export { memoryStore, type MemoryStoreOptions, type TokenStore } from './store.js';
 export {
   createTokenClient,
   type OutboundRequest,
   type RefreshErrorEvent,
+  type RevokeOptions,
+  type RevokeResult,
   type StoreErrorEvent,
   type TokenClient,
   type TokenClientEvents,

@@ -3,10 +3,11 @@
  * before expiry, makes one request however many callers wait, and never spends a refresh token
  * twice.
  */
+import type { Channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { Dispatcher, RequestInit, Response } from 'undici';
 import { ConfigError, ErrorCode, isProdoAuthError, ProdoAuthError, ReauthenticationRequiredError, sanitizeCause } from './errors.js';
-import type { Grant, GrantContext } from './grant.js';
+import type { Grant, GrantContext, RevocableToken } from './grant.js';
 import type { AuthorizationCodeGrant, CodeExchange } from './grants/authorization-code.js';
 import { clientFetch } from './outbound/client-fetch.js';
 import { SecretSet } from './redact.js';
@@ -15,6 +16,7 @@ import { isMemoryStore, memoryStore, type TokenStore } from './store.js';
 import { TokenSet, type StoredTokenSet } from './token-set.js';
 import { Transport, type RetryOptions } from './transport.js';
 import { parseTokenClientOptions } from './token-client-options.js';
+import { tokenRequestChannel, tokenServedChannel, type TokenRequestContext, type TokenServedMessage } from './tracing.js';
 
 export interface TokenClientOptions {
   /** How to get tokens: `passwordGrant(...)`, `clientCredentialsGrant(...)`, a preset's grant... */
@@ -82,7 +84,8 @@ export interface RefreshErrorEvent {
 /** One request to the token endpoint, for metrics and tracing. Carries no token or secret. */
 export interface TokenRequestEvent {
   grant: string;
-  kind: 'obtain' | 'refresh' | 'exchange';
+  /** `exchange` is an authorization code exchange; `revoke` an RFC 7009 revocation. */
+  kind: 'obtain' | 'refresh' | 'exchange' | 'revoke';
   durationMs: number;
   outcome: 'success' | 'error';
   errorCode?: string | undefined;
@@ -98,6 +101,22 @@ export interface TokenClientEvents {
   refresh_error: [RefreshErrorEvent];
   token_request: [TokenRequestEvent];
   store_error: [StoreErrorEvent];
+}
+
+export interface RevokeOptions {
+  /**
+   * Revoke the access token too (a server that revokes a refresh token usually drops the access
+   * tokens issued with it; this asks explicitly).
+   * @default false
+   */
+  accessToken?: boolean | undefined;
+}
+
+export interface RevokeResult {
+  /** The tokens the server confirmed revoked (HTTP 200), in the order they were sent. */
+  revoked: RevocableToken[];
+  /** False when the grant has no revocation endpoint, configured or discovered: nothing was sent. */
+  endpointKnown: boolean;
 }
 
 /** What an outbound request needs to be authorized. */
@@ -131,6 +150,21 @@ export interface TokenClient extends EventEmitter<TokenClientEvents> {
   exchangeCode(exchange: CodeExchange): Promise<TokenSet>;
   /** Caches a TokenSet obtained elsewhere. */
   setTokenSet(tokenSet: TokenSet): Promise<void>;
+  /**
+   * Revokes this client's tokens at the RFC 7009 revocation endpoint (configured, or from the
+   * issuer's discovery) with the grant's client authentication: the refresh token, and the access
+   * token when `accessToken: true`. The tokens are dropped from memory and from the store first,
+   * whatever the server then answers, so they are never used again; a grant that can obtain
+   * tokens on its own gets new ones on the next call.
+   *
+   * Resolves `{ revoked, endpointKnown }` (`revoked` empty when there was no token, or no
+   * revocation endpoint). Rejects with the typed error (`OAuthError`, `TokenEndpointError`, or a
+   * `ConfigError` from discovery) when a revocation request failed; each request is sent once,
+   * never retried blindly (only when it surely never reached the server, or on a 429).
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009
+   */
+  revoke(options?: RevokeOptions): Promise<RevokeResult>;
   /** Stops everything: aborts requests in flight and closes connections this client opened. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -174,6 +208,8 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
   /** False for the clients of a tokenClientFactory: their shared transport is closed by its owner. */
   readonly #ownsTransport: boolean;
   #secrets: SecretSet;
+  /** The diagnostics channel of tokens served (see tracing.ts). */
+  readonly #served: Channel = tokenServedChannel();
   readonly #recentTokens: string[] = [];
   readonly #spent: string[] = [];
 
@@ -216,7 +252,11 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
 
   getAccessToken(): Promise<string> {
     // The hot path: a fresh token costs a clock read and a comparison.
-    if (this.#current !== undefined && Date.now() < this.#refreshAt) return Promise.resolve(this.#current.accessToken);
+    if (this.#current !== undefined && Date.now() < this.#refreshAt) {
+      // One property read when nobody listens on the diagnostics channel.
+      if (this.#served.hasSubscribers) this.#publishServed('cache');
+      return Promise.resolve(this.#current.accessToken);
+    }
     return this.getTokenSet().then((t) => t.accessToken);
   }
 
@@ -224,14 +264,27 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     if (this.#closed) return Promise.reject(closedError());
     const current = this.#current;
     const now = Date.now();
-    if (current !== undefined && now < this.#refreshAt) return Promise.resolve(current);
-    // The server keeps issuing tokens that are stale on arrival: back off instead of one request per call.
-    if (current !== undefined && now < this.#staleUntil) return Promise.resolve(current);
-    if (current !== undefined && now < this.#expiresAt) {
-      this.#refreshInBackground(now);
+    const observed = this.#served.hasSubscribers;
+    if (current !== undefined && now < this.#refreshAt) {
+      if (observed) this.#publishServed('cache');
       return Promise.resolve(current);
     }
+    // The server keeps issuing tokens that are stale on arrival: back off instead of one request per call.
+    if (current !== undefined && now < this.#staleUntil) {
+      if (observed) this.#publishServed('cache');
+      return Promise.resolve(current);
+    }
+    if (current !== undefined && now < this.#expiresAt) {
+      this.#refreshInBackground(now);
+      if (observed) this.#publishServed('cache');
+      return Promise.resolve(current);
+    }
+    if (observed) this.#publishServed('server');
     return this.#acquire();
+  }
+
+  #publishServed(source: TokenServedMessage['source']): void {
+    this.#served.publish({ grant: this.grantType, source } satisfies TokenServedMessage);
   }
 
   async authorizationHeader(): Promise<string> {
@@ -242,6 +295,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     // On every outbound call: a warm token costs no extra promise hop.
     const current = this.#current;
     if (current !== undefined && Date.now() < this.#refreshAt) {
+      if (this.#served.hasSubscribers) this.#publishServed('cache');
       return Promise.resolve({ ...this.#apiHeaders, authorization: `Bearer ${current.accessToken}` });
     }
     return this.getAccessToken().then((token) => ({ ...this.#apiHeaders, authorization: `Bearer ${token}` }));
@@ -274,6 +328,49 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     tokenSet = TokenSet.from(tokenSet);
     this.#accept(tokenSet, 'set');
     await this.#write(tokenSet);
+  }
+
+  async revoke(options: RevokeOptions = {}): Promise<RevokeResult> {
+    if (this.#closed) throw closedError();
+    // A token request in flight would land after the drop and bring the tokens back.
+    await this.#inflight?.catch(() => undefined);
+    const entry = await this.#read();
+    this.#take(entry);
+    const current = this.#current;
+    this.#current = undefined;
+    this.#refreshAt = 0;
+    this.#expiresAt = 0;
+    this.#ownClaim = undefined;
+    try {
+      await this.#bounded('delete', this.#transport.timeoutMs, () => this.#store.delete(this.#key));
+    } catch (error) {
+      this.#storeError('delete', error);
+    }
+    const tokens: Array<[RevocableToken, string]> = [];
+    if (current?.refreshToken !== undefined) {
+      this.#markSpent(current.refreshToken);
+      tokens.push(['refresh_token', current.refreshToken]);
+    }
+    if (options.accessToken === true && current !== undefined) tokens.push(['access_token', current.accessToken]);
+    const revoke = this.#grant.revoke?.bind(this.#grant);
+    if (revoke === undefined) return { revoked: [], endpointKnown: false };
+    const revoked: RevocableToken[] = [];
+    let endpointKnown = true;
+    let failure: unknown;
+    for (const [hint, token] of tokens) {
+      try {
+        const sent = await this.#traced('revoke', (ctx) => revoke(ctx, token, hint));
+        if (!sent) {
+          endpointKnown = false;
+          break;
+        }
+        revoked.push(hint);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw this.#closed ? closedError(failure) : failure;
+    return { revoked, endpointKnown };
   }
 
   async close(): Promise<void> {
@@ -508,22 +605,19 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
 
   /** Sends one token request through the grant, records it, and caches the result. */
   async #request(
-    kind: TokenRequestEvent['kind'],
+    kind: 'obtain' | 'refresh' | 'exchange',
     send: (ctx: GrantContext) => Promise<TokenSet>,
     spending?: string,
   ): Promise<TokenSet> {
     if (this.#closed) throw closedError();
-    const started = performance.now();
     if (spending !== undefined) this.#markSpent(spending);
     let tokenSet: TokenSet;
     try {
       // A grant of another copy of this package returns that copy's TokenSet: take its public surface.
-      tokenSet = TokenSet.from(await send({ transport: this.#transport, secrets: this.#secrets }));
+      tokenSet = TokenSet.from(await this.#traced(kind, send));
     } catch (error) {
-      this.#emitRequest(kind, started, error);
       throw this.#closed ? closedError(error) : error;
     }
-    this.#emitRequest(kind, started);
     if (spending !== undefined && tokenSet.refreshToken === spending) {
       // The server returned the same refresh token (RFC 6749 section 6 allows it): it is the
       // newest one returned, so it is live again.
@@ -568,6 +662,47 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     if (i >= 0) this.#spent.splice(i, 1);
   }
 
+  /** Runs one request to the server, reported as a `token_request` event and on the tracing channel. */
+  async #traced<T>(kind: TokenRequestEvent['kind'], send: (ctx: GrantContext) => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    const started = performance.now();
+    const channel = tokenRequestChannel();
+    try {
+      let result: T;
+      if (channel.hasSubscribers) {
+        const context: TokenRequestContext = {
+          grant: this.grantType,
+          kind,
+          origin: undefined,
+          path: undefined,
+          outcome: undefined,
+          errorCode: undefined,
+        };
+        const ctx: GrantContext = { transport: this.#transport, secrets: this.#secrets, trace: context };
+        // The traced function resolves to nothing: the channel's `result` must never be a TokenSet.
+        let value: T | undefined;
+        await channel.tracePromise(async () => {
+          try {
+            value = await send(ctx);
+            context.outcome = 'success';
+          } catch (error) {
+            context.outcome = 'error';
+            context.errorCode = errorCodeOf(error);
+            throw error;
+          }
+        }, context);
+        result = value as T;
+      } else {
+        result = await send({ transport: this.#transport, secrets: this.#secrets });
+      }
+      this.#emitRequest(kind, started);
+      return result;
+    } catch (error) {
+      this.#emitRequest(kind, started, error);
+      throw error;
+    }
+  }
+
   #emitRequest(kind: TokenRequestEvent['kind'], started: number, error?: unknown): void {
     if (this.listenerCount('token_request') === 0) return;
     this.emit('token_request', {
@@ -575,7 +710,7 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
       kind,
       durationMs: performance.now() - started,
       outcome: error === undefined ? 'success' : 'error',
-      errorCode: error === undefined ? undefined : ((error as { code?: string }).code ?? 'unknown'),
+      errorCode: error === undefined ? undefined : errorCodeOf(error),
     });
   }
 
@@ -664,6 +799,12 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
 // Not unref'd: a caller awaits the token, and the claim's expiry bounds the wait.
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** An error's string `code`, or `'unknown'`: what events and traces show of an error. */
+function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : 'unknown';
 }
 
 function closedError(cause?: unknown): ProdoAuthError {

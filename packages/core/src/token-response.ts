@@ -175,10 +175,21 @@ function decodedText(res: TransportResponse): string {
     case 'json':
       return JSON.stringify(res.body.value) ?? '';
     case 'html':
-      return decodeHtmlEntities(res.body.text);
+      return decodeJsonEscapes(decodeHtmlEntities(res.body.text));
     default:
-      return res.text;
+      return decodeJsonEscapes(res.text);
   }
+}
+
+/**
+ * Decodes JSON string escapes (`\uXXXX`, `\/`) in a body that was not parsed as JSON (a JSON
+ * error served as text/html): an escape of every character would otherwise hide a secret.
+ */
+function decodeJsonEscapes(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text
+    .replace(/\\u([0-9A-Fa-f]{4})/g, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    .replace(/\\\//g, '/');
 }
 
 /** The fields of an OAuth error body (RFC 6749 section 5.2), if the body is one. */

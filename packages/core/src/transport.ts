@@ -65,6 +65,13 @@ export interface TransportRequest {
   singleUse?: boolean;
   /** The secrets the request carries, to redact from the message of a network error's cause. */
   secrets?: SecretSet | undefined;
+  /**
+   * Builds the headers and body anew before every attempt, retries included (a client assertion
+   * needs a fresh `jti` and `exp` each time). Replaces `headers` and `body` when given.
+   */
+  prepare?: (() => Promise<{ headers: Record<string, string>; body?: string | undefined }>) | undefined;
+  /** A dispatcher for this request instead of the transport's (mutual TLS with a client certificate). */
+  dispatcher?: Dispatcher | undefined;
 }
 
 export type ResponseBody =
@@ -268,12 +275,14 @@ export class Transport {
     this.#closed.signal.addEventListener('abort', onClose, { once: true });
     try {
       if (this.#closed.signal.aborted) throw this.#closedError(where);
-      const dispatcher = await Promise.race([this.getDispatcher(), stopped]);
+      const dispatcher = req.dispatcher ?? (await Promise.race([this.getDispatcher(), stopped]));
       for (let attempt = 0; ; attempt++) {
+        // Outside the network error handling: a failure to build the request is the caller's, as it is.
+        const built = await Promise.race([this.#prepared(req), stopped]);
         const sentAt = Date.now();
         let response: TransportResponse;
         try {
-          const pending = this.#attempt(req, dispatcher, signal, sentAt, where);
+          const pending = this.#attempt(built, dispatcher, signal, sentAt, where);
           pending.catch(() => undefined);
           response = await Promise.race([pending, stopped]);
         } catch (error) {
@@ -299,6 +308,12 @@ export class Transport {
       // Whatever is still in flight (a dispatcher that ignored the abort) is told to stop.
       abort.abort();
     }
+  }
+
+  async #prepared(req: TransportRequest): Promise<TransportRequest> {
+    if (req.prepare === undefined) return req;
+    const { headers, body } = await req.prepare();
+    return { ...req, headers, body };
   }
 
   async #attempt(

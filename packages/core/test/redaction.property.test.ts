@@ -4,6 +4,7 @@
  * statuses, content types and error bodies, against one real server on 127.0.0.1, plus one
  * regression test per leak found.
  */
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
@@ -16,12 +17,17 @@ import {
   isProdoAuthError,
   jsonLoginGrant,
   passwordGrant,
+  privateKeyJwt,
   ProdoAuthError,
+  tlsClientAuth,
+  tokenExchangeGrant,
+  type TokenExchangeGrantOptions,
   type Grant,
   type TokenClient,
   type TokenClientOptions,
 } from '../src/index.js';
 import { SecretSet } from '../src/redact.js';
+import { makeTestCa } from './helpers/test-ca.js';
 import { json, startServer, type RecordedRequest, type TestServer } from './helpers/token-server.js';
 
 // One server for the property, one for the regression tests: a property interrupted by its time
@@ -173,9 +179,31 @@ const tokenArb: fc.Arbitrary<string> = fc.oneof(
     ),
 );
 
+/** Client keys for private_key_jwt, made once: P-256 keys are quick to make, and each run picks one. */
+const CLIENT_KEYS: KeyObject[] = Array.from({ length: 3 }, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+type KeyForm = 'pem' | 'jwk' | 'keyobject';
+/** A client certificate and key for tls_client_auth: its Agent talks plain http to the test server, so only redaction is tested here. */
+const TLS_CLIENT = (() => {
+  const ca = makeTestCa('prodo-property');
+  ca.dispose();
+  return ca.client;
+})();
+const keyInput = (key: KeyObject, form: KeyForm): KeyObject | string | Record<string, unknown> =>
+  form === 'pem' ? key.export({ type: 'pkcs8', format: 'pem' }).toString() : form === 'jwk' ? key.export({ format: 'jwk' }) : key;
+/** The secret parts of a private key a server could echo: the JWK's `d` and a line of the PEM body. */
+function keySecretsOf(key: KeyObject): Array<[string, string]> {
+  const pemLines = key.export({ type: 'pkcs8', format: 'pem' }).toString().trim().split('\n');
+  return [
+    ['private key (JWK d)', String(key.export({ format: 'jwk' }).d)],
+    ['private key (a PEM line)', pemLines[2]!],
+  ];
+}
+/** The signature of a client assertion: unique to it, so finding it means the assertion leaked. */
+const assertionSignature = (assertion: string): string => assertion.split('.')[2] ?? assertion;
+
 const pairArb = fc.record({ accessToken: tokenArb, refreshToken: fc.option(tokenArb, { nil: undefined }) });
 
-type GrantKind = 'password' | 'client_credentials' | 'json_login' | 'authorization_code';
+type GrantKind = 'password' | 'client_credentials' | 'json_login' | 'authorization_code' | 'token_exchange';
 type Encoding =
   | 'raw'
   | 'uri'
@@ -217,8 +245,20 @@ const CONTENT_TYPES = [
 
 const scenarioArb = fc
   .record({
-    grant: fc.constantFrom<GrantKind>('password', 'client_credentials', 'json_login', 'authorization_code'),
-    clientAuth: fc.constantFrom('client_secret_basic' as const, 'client_secret_post' as const),
+    grant: fc.constantFrom<GrantKind>('password', 'client_credentials', 'json_login', 'authorization_code', 'token_exchange'),
+    /** The token exchange grant's subject and actor tokens, and whether the subject token comes from a function. */
+    subjectToken: tokenArb,
+    actorToken: fc.option(tokenArb, { nil: undefined }),
+    subjectFromFunction: fc.boolean(),
+    clientAuth: fc.constantFrom(
+      'client_secret_basic' as const,
+      'client_secret_post' as const,
+      'client_secret_jwt' as const,
+      'private_key_jwt' as const,
+      'tls_client_auth' as const,
+    ),
+    keyIndex: fc.integer({ min: 0, max: CLIENT_KEYS.length - 1 }),
+    keyForm: fc.constantFrom<KeyForm>('pem', 'jwk', 'keyobject'),
     clientSecret: credentialArb,
     password: credentialArb,
     /** Tokens issued by the successful rounds, oldest first. */
@@ -292,8 +332,14 @@ function jsonContent(secret: string, encoding: Encoding, wrapAt: number): string
 /** The secrets a scenario's client holds and has been issued, named for messages. */
 function secretsOf(sc: Scenario): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  if (sc.grant !== 'json_login') out.push(['client secret', sc.clientSecret]);
+  if (sc.grant !== 'json_login' && sc.clientAuth === 'private_key_jwt') out.push(...keySecretsOf(CLIENT_KEYS[sc.keyIndex]!));
+  else if (sc.grant !== 'json_login' && sc.clientAuth === 'tls_client_auth') out.push(...keySecretsOf(createPrivateKey(TLS_CLIENT.key)));
+  else if (sc.grant !== 'json_login') out.push(['client secret', sc.clientSecret]);
   if (sc.grant === 'password' || sc.grant === 'json_login') out.push(['password', sc.password]);
+  if (sc.grant === 'token_exchange') {
+    out.push(['subject token', sc.subjectToken]);
+    if (sc.actorToken !== undefined) out.push(['actor token', sc.actorToken]);
+  }
   sc.issued.forEach((p, i) => {
     out.push([`access token #${i + 1}`, p.accessToken]);
     if (p.refreshToken !== undefined) out.push([`refresh token #${i + 1}`, p.refreshToken]);
@@ -312,9 +358,7 @@ function basicCredentials(req: RecordedRequest): string | undefined {
  * redaction can be asked to recognise.
  */
 function echoesFor(sc: Scenario, req: RecordedRequest, layer: 'text' | 'json' | 'form'): string[] {
-  const secrets = secretsOf(sc).map(([, s]) => s);
-  const basic = basicCredentials(req);
-  if (basic !== undefined) secrets.push(basic);
+  const secrets = echoedSecrets(sc, req);
   return secrets.map((s, i) => {
     const wanted = sc.encodings[i % sc.encodings.length]!;
     if (layer === 'json' && jsonContent(s, wanted, sc.wrapAt) !== undefined) return placeholder(i);
@@ -333,11 +377,19 @@ function echoesFor(sc: Scenario, req: RecordedRequest, layer: 'text' | 'json' | 
 
 const placeholder = (i: number): string => `@@secret-${i}@@`;
 
-/** Puts the JSON-only encodings in place of their placeholders, in the JSON text itself. */
-function fillPlaceholders(sc: Scenario, req: RecordedRequest, jsonText: string): string {
+/** Everything a failing answer echoes: the client's secrets, and the request's Basic credentials and client assertion. */
+function echoedSecrets(sc: Scenario, req: RecordedRequest): string[] {
   const secrets = secretsOf(sc).map(([, s]) => s);
   const basic = basicCredentials(req);
   if (basic !== undefined) secrets.push(basic);
+  const assertion = req.params['client_assertion'];
+  if (typeof assertion === 'string') secrets.push(assertion);
+  return secrets;
+}
+
+/** Puts the JSON-only encodings in place of their placeholders, in the JSON text itself. */
+function fillPlaceholders(sc: Scenario, req: RecordedRequest, jsonText: string): string {
+  const secrets = echoedSecrets(sc, req);
   return secrets.reduce((text, s, i) => {
     const content = jsonContent(s, sc.encodings[i % sc.encodings.length]!, sc.wrapAt);
     return content === undefined ? text : text.split(placeholder(i)).join(content);
@@ -346,7 +398,7 @@ function fillPlaceholders(sc: Scenario, req: RecordedRequest, jsonText: string):
 
 /** The failing answer: the scenario's body shape, echoing every secret the client knows. */
 function failingAnswer(sc: Scenario, req: RecordedRequest, res: ServerResponse): void {
-  const raw = [...secretsOf(sc).map(([, s]) => s), basicCredentials(req) ?? ''].join(' ');
+  const raw = echoedSecrets(sc, req).join(' ');
   const inJson = `${sc.padding}${echoesFor(sc, req, 'json').join(' | ')}`;
   const inText = `${sc.padding}${echoesFor(sc, req, 'text').join(' | ')}`;
   const inForm = `${sc.padding}${echoesFor(sc, req, 'form').join(' | ')}`;
@@ -398,18 +450,37 @@ function failingAnswer(sc: Scenario, req: RecordedRequest, res: ServerResponse):
 
 function grantFor(sc: Scenario): Grant {
   const base = server.url;
+  if ((sc.clientAuth === 'private_key_jwt' || sc.clientAuth === 'tls_client_auth') && sc.grant !== 'json_login') {
+    const clientAuth =
+      sc.clientAuth === 'tls_client_auth'
+        ? tlsClientAuth('app', TLS_CLIENT)
+        : privateKeyJwt('app', keyInput(CLIENT_KEYS[sc.keyIndex]!, sc.keyForm) as string);
+    if (sc.grant === 'password') return passwordGrant({ tokenUrl: `${base}/token`, clientId: 'app', clientAuth, username: 'alice', password: sc.password });
+    if (sc.grant === 'client_credentials') return clientCredentialsGrant({ tokenUrl: `${base}/token`, clientId: 'app', clientAuth });
+    if (sc.grant === 'token_exchange') return exchangeGrantFor(sc, { clientAuth });
+    return authorizationCodeGrant({ authorizeUrl: `${base}/authorize`, tokenUrl: `${base}/token`, clientId: 'app', clientAuth, redirectUri: 'http://localhost/callback' });
+  }
+  // The secretless methods took the branch above.
+  const secretAuth = sc.clientAuth as Exclude<Scenario['clientAuth'], 'private_key_jwt' | 'tls_client_auth'>;
   switch (sc.grant) {
     case 'password':
       return passwordGrant({
         tokenUrl: `${base}/token`,
         clientId: 'app',
         clientSecret: sc.clientSecret,
-        clientAuth: sc.clientAuth,
+        clientAuth: secretAuth,
         username: 'alice',
         password: sc.password,
       });
     case 'client_credentials':
-      return clientCredentialsGrant({ tokenUrl: `${base}/token`, clientId: 'app', clientSecret: sc.clientSecret, clientAuth: sc.clientAuth });
+      return clientCredentialsGrant({
+        tokenUrl: `${base}/token`,
+        clientId: 'app',
+        clientSecret: sc.clientSecret,
+        clientAuth: secretAuth,
+      });
+    case 'token_exchange':
+      return exchangeGrantFor(sc, { clientSecret: sc.clientSecret, clientAuth: secretAuth });
     case 'json_login':
       return jsonLoginGrant({ tokenUrl: `${base}/v1/auth/token`, refreshUrl: `${base}/v1/auth/refresh_token`, username: 'alice', password: sc.password });
     case 'authorization_code':
@@ -418,10 +489,21 @@ function grantFor(sc: Scenario): Grant {
         tokenUrl: `${base}/token`,
         clientId: 'app',
         clientSecret: sc.clientSecret,
-        clientAuth: sc.clientAuth,
+        clientAuth: secretAuth,
         redirectUri: 'http://localhost/callback',
       });
   }
+}
+
+function exchangeGrantFor(sc: Scenario, auth: Pick<TokenExchangeGrantOptions, 'clientSecret' | 'clientAuth'>): Grant {
+  return tokenExchangeGrant({
+    tokenUrl: `${server.url}/token`,
+    clientId: 'app',
+    ...auth,
+    ...(sc.subjectFromFunction ? { subject: 'alice', subjectToken: () => Promise.resolve(sc.subjectToken) } : { subjectToken: sc.subjectToken }),
+    ...(sc.actorToken === undefined ? {} : { actorToken: sc.actorToken, actorTokenType: 'urn:ietf:params:oauth:token-type:access_token' }),
+    audience: 'billing',
+  });
 }
 
 const CLIENT_OPTIONS: Partial<TokenClientOptions> = { timeoutMs: 3000, retry: { retries: 0 } };
@@ -443,9 +525,12 @@ async function runScenario(sc: Scenario): Promise<Run> {
   let round = 0;
   let failing = false;
   const basics = new Set<string>();
+  const assertions = new Set<string>();
   server.handler = (req, res) => {
     const basic = basicCredentials(req);
     if (basic !== undefined) basics.add(basic);
+    const assertion = req.params['client_assertion'];
+    if (typeof assertion === 'string') assertions.add(assertion);
     if (failing) return failingAnswer(sc, req, res);
     const pair = sc.issued[Math.min(round++, sc.issued.length - 1)]!;
     json(res, 200, { access_token: pair.accessToken, token_type: 'bearer', expires_in: 3600, refresh_token: pair.refreshToken });
@@ -500,6 +585,7 @@ async function runScenario(sc: Scenario): Promise<Run> {
     events.forEach((e, i) => renderings.push(...valueRenderings(e, `event #${i + 1}`)));
     const secrets = secretsOf(sc);
     for (const b of basics) secrets.push(['Basic credentials', b]);
+    for (const a of assertions) secrets.push(['client assertion (its signature)', assertionSignature(a)]);
     return { renderings, secrets };
   } finally {
     await client.close();
@@ -548,6 +634,20 @@ describe('redaction regressions', () => {
       await client.close();
     }
   }
+
+  it('a JSON error served as text/html that escapes every character of the password (\\u002d) is redacted', async () => {
+    const password = 'Zx7Qv-pass_WORD-0123';
+    const escaped = [...password].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('');
+    const error = await failureFor(password, (res) => {
+      const body = `{"error":"bad_request ${escaped}"}`;
+      res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    expect(error).toMatchObject({ code: ErrorCode.HTTP_STATUS });
+    expectNoLeak(errorRenderings(error, 'error'), [['password', password]]);
+    expect((error as { bodyExcerpt?: string }).bodyExcerpt).not.toContain(escaped);
+    expect((error as { bodyExcerpt?: string }).bodyExcerpt).toContain('[REDACTED]');
+  });
 
   it('the Petrosoft refresh 500 that echoes the refresh token is redacted (json login)', async () => {
     const refreshToken = 'opaque-Rt-7f3c9a1b2d4e';

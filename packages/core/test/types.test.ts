@@ -5,11 +5,14 @@ import {
   createTokenClient,
   passwordGrant,
   petrosoft,
+  privateKeyJwt,
   prodoscore,
+  tokenExchangeGrant,
   type AuthorizationRequestOptions,
   type Grant,
   type PetrosoftOptions,
   type ProdoAuthConfig,
+  type RevokeResult,
   type TokenSet,
   type TokenClient,
   type TokenClientOptions,
@@ -18,6 +21,8 @@ import {
 describe('types', () => {
   it('types the client API', () => {
     expectTypeOf(createTokenClient).returns.toEqualTypeOf<TokenClient>();
+    expectTypeOf<Awaited<ReturnType<TokenClient['revoke']>>>().toEqualTypeOf<RevokeResult>();
+    expectTypeOf<RevokeResult['revoked']>().toEqualTypeOf<Array<'refresh_token' | 'access_token'>>();
     expectTypeOf<TokenClient['getAccessToken']>().returns.toEqualTypeOf<Promise<string>>();
     expectTypeOf<TokenClient['getTokenSet']>().returns.toEqualTypeOf<Promise<TokenSet>>();
     expectTypeOf(prodoscore).returns.toEqualTypeOf<TokenClientOptions>();
@@ -50,6 +55,17 @@ describe('types', () => {
       createTokenClient({ grant: passwordGrant({ tokenUrl: '', clientId: '', username: '', password: '' }), apiURL: 'https://api.example' });
       // @ts-expect-error the token client's events are typed
       createTokenClient({ grant: passwordGrant({ tokenUrl: '', clientId: '', username: '', password: '' }) }).on('tokn', () => {});
+      // A client that authenticates without a secret needs none.
+      clientCredentialsGrant({ issuer: 'https://a.example', clientId: 'x', clientAuth: privateKeyJwt('x', 'pem') });
+      clientCredentialsGrant({ issuer: 'https://a.example', clientId: 'x', clientAuth: 'private_key_jwt', privateKey: 'pem' });
+      // @ts-expect-error 'private_key_jwt' by name needs its privateKey
+      clientCredentialsGrant({ issuer: 'https://a.example', clientId: 'x', clientAuth: 'private_key_jwt' });
+      // @ts-expect-error client credentials refuses a public client
+      clientCredentialsGrant({ issuer: 'https://a.example', clientId: 'x', clientAuth: 'none' });
+      // @ts-expect-error a token exchange needs a subject token
+      tokenExchangeGrant({ issuer: 'https://a.example', clientId: 'x' });
+      // @ts-expect-error revoke's options are typed
+      void createTokenClient({ grant: passwordGrant({ tokenUrl: '', clientId: '', username: '', password: '' }) }).revoke({ refreshToken: true });
     };
     expectTypeOf(compileOnly).toBeFunction();
   });

@@ -1,10 +1,12 @@
 import { clientFields, resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
+import type { PrivateKeyInput } from '../client-auth-jwt.js';
 import { ReauthenticationRequiredError } from '../errors.js';
 import { nodeCrypto } from '../node-crypto.js';
+import { ConfigError } from '../errors.js';
+import { Endpoints, endpointFields, standardRequests } from '../endpoints.js';
 import {
   cacheKeyOf,
   formTokenRequest,
-  refreshTokenRequest,
   secretsOf,
   type Grant,
   type GrantContext,
@@ -17,6 +19,7 @@ import {
   endpointUrl,
   insecureField,
   optional,
+  type Check,
   parseOptions,
   scope,
   stringRecord,
@@ -24,14 +27,21 @@ import {
 } from '../validation.js';
 
 export interface AuthorizationCodeGrantOptions {
-  /** The authorization endpoint the browser is sent to. */
-  authorizeUrl: string;
-  tokenUrl: string;
+  /** The authorization endpoint the browser is sent to. Required unless `issuer` is set. */
+  authorizeUrl?: string | undefined;
+  /** The token endpoint. Required unless `issuer` is set. */
+  tokenUrl?: string | undefined;
+  /** The issuer identifier: its discovery document supplies the endpoints not set here. */
+  issuer?: string | undefined;
+  /** The RFC 7009 revocation endpoint, for `client.revoke()` (and logout). Default: from discovery, if any. */
+  revocationUrl?: string | undefined;
   clientId: string;
   /** Omit for a public client. */
   clientSecret?: string | undefined;
   /** @default 'client_secret_basic' with a secret, 'none' without */
   clientAuth?: ClientAuthMethod | ClientAuthentication | undefined;
+  /** The private key of `clientAuth: 'private_key_jwt'`: PEM, JWK or node:crypto KeyObject. */
+  privateKey?: PrivateKeyInput | undefined;
   /** Where the authorization server sends the browser back with the code. */
   redirectUri: string;
   scope?: string | string[] | undefined;
@@ -77,15 +87,37 @@ export interface CodeExchange {
 
 /** The authorization code grant, with the login URL builder and the code exchange. */
 export interface AuthorizationCodeGrant extends Grant {
-  /** Builds the authorization URL with a fresh `state` and a PKCE S256 challenge. */
+  /**
+   * Builds the authorization URL with a fresh `state` and a PKCE S256 challenge. Synchronous: the
+   * authorization endpoint must be configured, or already discovered (else a ConfigError says to
+   * use {@link AuthorizationCodeGrant.resolveAuthorizationRequest}).
+   */
   createAuthorizationRequest(options?: AuthorizationRequestOptions): AuthorizationRequest;
+  /**
+   * As {@link AuthorizationCodeGrant.createAuthorizationRequest}, discovering the authorization
+   * endpoint first (once) when only `issuer` was configured, through `ctx.transport`. Optional in
+   * the interface, so that grants written before it still type-check.
+   */
+  resolveAuthorizationRequest?(
+    ctx: Pick<GrantContext, 'transport'>,
+    options?: AuthorizationRequestOptions,
+  ): Promise<AuthorizationRequest>;
   /** Exchanges an authorization code for tokens. The code is single-use and never resent. */
   exchangeCode(ctx: GrantContext, exchange: CodeExchange): Promise<TokenSet>;
 }
 
+/** `authorizeUrl`, required unless `issuer` is set. */
+const authorizeUrlCheck: Check<string | undefined> = (value, report, options) => {
+  if (value === undefined && options.issuer === undefined) {
+    report('is required: set authorizeUrl, or issuer to discover it');
+    return undefined;
+  }
+  return optional(endpointUrl)(value, report, options);
+};
+
 const schema = {
-  authorizeUrl: endpointUrl,
-  tokenUrl: endpointUrl,
+  authorizeUrl: authorizeUrlCheck,
+  ...endpointFields,
   ...clientFields,
   redirectUri: absoluteUrl,
   scope: optional(scope),
@@ -116,12 +148,34 @@ const random = (): string => nodeCrypto().randomBytes(32).toString('base64url');
  */
 export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): AuthorizationCodeGrant {
   const o = parseOptions(schema, options, 'authorizationCodeGrant');
-  const tokenUrl = new URL(o.tokenUrl);
   const clientAuth = resolveClientAuth(options);
+  const endpoints = new Endpoints(o);
+  const standard = standardRequests(endpoints, clientAuth);
   const redirectParam = o.redirectUriParam ?? 'redirect_uri';
+  const build = (authorizeUrl: URL, options: AuthorizationRequestOptions): AuthorizationRequest => {
+    const request = parseOptions(requestSchema, options, 'createAuthorizationRequest');
+    const state = request.state ?? random();
+    const codeVerifier = random();
+    const url = new URL(authorizeUrl);
+    const scope = request.scope ?? o.scope;
+    // Extra parameters first: they must not replace state or the PKCE challenge.
+    const query: Record<string, string | undefined> = {
+      ...o.authorizeParams,
+      ...request.params,
+      response_type: 'code',
+      client_id: o.clientId,
+      [redirectParam]: o.redirectUri,
+      scope,
+      state,
+      code_challenge: nodeCrypto().createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    };
+    for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
+    return { url: url.href, state, codeVerifier };
+  };
   return {
     type: 'authorization_code',
-    cacheKey: cacheKeyOf('authorization_code', o.tokenUrl, o.clientId),
+    cacheKey: cacheKeyOf('authorization_code', o.tokenUrl ?? o.issuer, o.clientId),
     secrets: secretsOf(clientAuth),
     canObtain: false,
     obtain() {
@@ -129,31 +183,21 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
         new ReauthenticationRequiredError('The authorization code grant needs the user: start a new login'),
       );
     },
-    refresh(ctx, current) {
-      return refreshTokenRequest(ctx, current, { tokenUrl, clientAuth });
-    },
+    refresh: (ctx, current) => standard.refresh(ctx, current),
+    revoke: (ctx, token, hint) => standard.revoke(ctx, token, hint),
     createAuthorizationRequest(options = {}) {
-      const request = parseOptions(requestSchema, options, 'createAuthorizationRequest');
-      const state = request.state ?? random();
-      const codeVerifier = random();
-      const url = new URL(o.authorizeUrl);
-      const scope = request.scope ?? o.scope;
-      // Extra parameters first: they must not replace state or the PKCE challenge.
-      const query: Record<string, string | undefined> = {
-        ...o.authorizeParams,
-        ...request.params,
-        response_type: 'code',
-        client_id: o.clientId,
-        [redirectParam]: o.redirectUri,
-        scope,
-        state,
-        code_challenge: nodeCrypto().createHash('sha256').update(codeVerifier).digest('base64url'),
-        code_challenge_method: 'S256',
-      };
-      for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
-      return { url: url.href, state, codeVerifier };
+      const authorizeUrl = endpoints.known('authorization_endpoint');
+      if (authorizeUrl === undefined) {
+        throw new ConfigError(
+          'The authorization endpoint is not known yet: it comes from the discovery of issuer; call `await grant.resolveAuthorizationRequest({ transport })`, or set authorizeUrl',
+        );
+      }
+      return build(authorizeUrl, options);
     },
-    exchangeCode(ctx, { code, codeVerifier }) {
+    async resolveAuthorizationRequest(ctx, options = {}) {
+      return build(await endpoints.require(ctx.transport, 'authorization_endpoint'), options);
+    },
+    async exchangeCode(ctx, { code, codeVerifier }) {
       const body = new URLSearchParams({
         grant_type: 'authorization_code',
         code,
@@ -162,9 +206,10 @@ export function authorizationCodeGrant(options: AuthorizationCodeGrantOptions): 
       });
       for (const [k, v] of Object.entries(o.tokenParams ?? {})) body.set(k, v);
       const secrets = new SecretSet().merge(ctx.secrets).add(code, codeVerifier);
+      const tokenUrl = await standard.tokenUrl(ctx);
       return formTokenRequest(
         { ...ctx, secrets },
-        { tokenUrl, params: body, clientAuth, singleUse: true, lenientJson: o.lenientJson },
+        { tokenUrl, params: body, clientAuth, singleUse: true, lenientJson: o.lenientJson, issuer: o.issuer },
       );
     },
   };

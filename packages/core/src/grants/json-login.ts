@@ -1,4 +1,4 @@
-import { cacheKeyOf, endpointLabel, type Grant, type GrantContext } from '../grant.js';
+import { cacheKeyOf, endpointLabel, traceEndpoint, type Grant, type GrantContext } from '../grant.js';
 import { SecretSet } from '../redact.js';
 import { processTokenResponse, type ExpiresInUnit } from '../token-response.js';
 import type { TokenSet } from '../token-set.js';
@@ -62,6 +62,7 @@ export function jsonLoginGrant(options: JsonLoginGrantOptions): Grant {
   const tokenUrl = new URL(o.tokenUrl);
   const refreshUrl = o.refreshUrl === undefined ? undefined : new URL(o.refreshUrl);
   const send = async (ctx: GrantContext, url: URL, body: unknown, singleUse: boolean): Promise<TokenSet> => {
+    traceEndpoint(ctx, url);
     const res = await ctx.transport.send({
       url,
       headers: { 'content-type': 'application/json', accept: 'application/json', ...o.headers },

@@ -1,18 +1,26 @@
 import { clientFields, resolveClientAuth, type ClientAuthentication, type ClientAuthMethod } from '../client-auth.js';
-import { cacheKeyOf, formTokenRequest, refreshTokenRequest, secretsOf, type Grant } from '../grant.js';
-import { endpointUrl, insecureField, optional, paramSourceRecord, parseOptions, scope, secret, text } from '../validation.js';
+import type { PrivateKeyInput } from '../client-auth-jwt.js';
+import { Endpoints, endpointFields, standardRequests } from '../endpoints.js';
+import { cacheKeyOf, formTokenRequest, secretsOf, type Grant } from '../grant.js';
+import { insecureField, optional, paramSourceRecord, parseOptions, scope, secret, text } from '../validation.js';
 
 /** A parameter value, or a function that produces a fresh one for each request (a one-time code). */
 export type ParamSource = string | (() => string | Promise<string>);
 
 export interface PasswordGrantOptions {
-  /** The token endpoint. */
-  tokenUrl: string;
+  /** The token endpoint. Required unless `issuer` is set. */
+  tokenUrl?: string | undefined;
+  /** The issuer identifier: its discovery document supplies the endpoints not set here. */
+  issuer?: string | undefined;
+  /** The RFC 7009 revocation endpoint, for `client.revoke()`. Default: from discovery, if any. */
+  revocationUrl?: string | undefined;
   clientId: string;
   /** Omit for a public client. */
   clientSecret?: string | undefined;
   /** @default 'client_secret_basic' with a secret, 'none' without */
   clientAuth?: ClientAuthMethod | ClientAuthentication | undefined;
+  /** The private key of `clientAuth: 'private_key_jwt'`: PEM, JWK or node:crypto KeyObject. */
+  privateKey?: PrivateKeyInput | undefined;
   username: string;
   password: string;
   /** Space-separated string or array. */
@@ -24,7 +32,7 @@ export interface PasswordGrantOptions {
 }
 
 const schema = {
-  tokenUrl: endpointUrl,
+  ...endpointFields,
   ...clientFields,
   username: text(),
   password: secret(),
@@ -51,22 +59,22 @@ export async function resolveParams(params: Record<string, ParamSource> | undefi
  */
 export function passwordGrant(options: PasswordGrantOptions): Grant {
   const o = parseOptions(schema, options, 'passwordGrant');
-  const tokenUrl = new URL(o.tokenUrl);
   const clientAuth = resolveClientAuth(options);
+  const standard = standardRequests(new Endpoints(o), clientAuth);
   const extraParams = options.extraParams;
   return {
     type: 'password',
-    cacheKey: cacheKeyOf('password', o.tokenUrl, o.clientId, o.username, o.scope),
+    cacheKey: cacheKeyOf('password', o.tokenUrl ?? o.issuer, o.clientId, o.username, o.scope),
     secrets: secretsOf(clientAuth, o.password),
     canObtain: true,
     async obtain(ctx) {
       const params = new URLSearchParams({ grant_type: 'password', username: o.username, password: o.password });
       if (o.scope) params.set('scope', o.scope);
       for (const [k, v] of Object.entries(await resolveParams(extraParams))) params.set(k, v);
-      return formTokenRequest(ctx, { tokenUrl, params, clientAuth });
+      const tokenUrl = await standard.tokenUrl(ctx);
+      return formTokenRequest(ctx, { tokenUrl, params, clientAuth, issuer: o.issuer });
     },
-    refresh(ctx, current) {
-      return refreshTokenRequest(ctx, current, { tokenUrl, clientAuth });
-    },
+    refresh: (ctx, current) => standard.refresh(ctx, current),
+    revoke: (ctx, token, hint) => standard.revoke(ctx, token, hint),
   };
 }

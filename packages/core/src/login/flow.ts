@@ -242,7 +242,10 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
       ([name, value]) => ID_PATTERN.test(value) && name === prefix + hashOf(value).slice(0, 8),
     );
     const binding = existing?.[1] ?? randomId();
-    const request = settings.client.grant.createAuthorizationRequest();
+    const { grant } = settings.client;
+    // With only an issuer configured, the authorization endpoint comes from discovery (once,
+    // through the sessions' shared transport); a grant without the async form builds it at once.
+    const request = await (grant.resolveAuthorizationRequest?.({ transport: clients.transport }) ?? grant.createAuthorizationRequest());
     const transaction = {
       verifier: request.codeVerifier,
       returnTo: safeReturnTo(query.get('returnTo')),
@@ -305,9 +308,13 @@ export function createLoginFlow(settings: LoginFlowSettings): LoginFlow {
       return errorResponse(req, 403, 'cross_site_request', 'Sign-out must come from this site (Origin or Sec-Fetch-Site).');
     }
     const session = readSession(req, scope, Date.now());
-    // TODO(revocation): revoke the refresh token (RFC 7009) when a revocation URL is configured;
-    // it needs the revocation endpoint from discovery, which is another issue.
-    if (session !== undefined) await dropSession(session.id);
+    if (session !== undefined) {
+      // RFC 7009, when the grant knows a revocation endpoint (configured, or from discovery): the
+      // refresh token dies at the server too, not only here. revoke() drops the tokens before it
+      // sends, and a failed revocation never fails the sign-out: the session ends either way.
+      await liveClient(session.id).client.revoke().catch(() => undefined);
+      await dropSession(session.id);
+    }
     const cookies = [setCookie(cookieName(SESSION_COOKIE, scope), '', 0, scope)];
     if (wantsHtml(req)) return { kind: 'redirect', status: 303, location: safeReturnTo(query.get('returnTo')), headers: NO_STORE, cookies };
     return { kind: 'respond', status: 204, headers: { 'cache-control': 'no-store' }, body: '', cookies };

@@ -65,7 +65,17 @@ declare module 'oidc-provider' {
       find(id: string): Promise<GrantInstance | undefined>;
     };
     readonly AccessToken: { find(value: string): Promise<StoredToken | undefined> };
-    readonly ClientCredentials: { find(value: string): Promise<StoredToken | undefined> };
+    readonly ClientCredentials: {
+      new (init: { client: unknown; scope?: string }): { expiresIn: number; save(): Promise<string> };
+      find(value: string): Promise<StoredToken | undefined>;
+    };
+    /** Adds a grant type handler (token exchange in the tests). */
+    registerGrantType(
+      name: string,
+      handler: (ctx: never, next: () => Promise<void>) => Promise<void>,
+      params?: string | string[],
+      dupes?: string | string[],
+    ): void;
     readonly RefreshToken: { find(value: string, options?: { ignoreExpiration?: boolean }): Promise<StoredRefreshToken | undefined> };
   }
 }

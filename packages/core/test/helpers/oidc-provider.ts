@@ -82,8 +82,19 @@ async function withoutExpectedWarnings<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What a test suite adds to the provider's configuration (see oidc-provider-standards.ts). */
+export interface OidcProviderExtension {
+  /** More registered clients. */
+  clients?: (issuer: string) => Array<Record<string, unknown>>;
+  /** Merged into `features`. */
+  features?: Record<string, unknown>;
+  /** Last word on the configuration, and on the provider once it exists (a grant handler). */
+  configure?: (config: Record<string, unknown>) => void;
+  setup?: (provider: Provider) => void;
+}
+
 /** Starts oidc-provider on 127.0.0.1 with a random port. */
-export async function startOidcProvider(): Promise<OidcTestServer> {
+export async function startOidcProvider(extension: OidcProviderExtension = {}): Promise<OidcTestServer> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.statusCode = 503;
     res.end();
@@ -113,7 +124,7 @@ export async function startOidcProvider(): Promise<OidcTestServer> {
 
   const provider = await withoutExpectedWarnings(async () => {
     const { default: Provider } = await import('oidc-provider');
-    return new Provider(issuer, {
+    const config: Record<string, unknown> = {
       clients: [
         {
           client_id: CLIENTS.basic.clientId,
@@ -136,6 +147,7 @@ export async function startOidcProvider(): Promise<OidcTestServer> {
         codeFlowClient(CLIENTS.web),
         codeFlowClient(CLIENTS.rotating),
         codeFlowClient(CLIENTS.steady),
+        ...(extension.clients?.(issuer) ?? []),
       ],
       jwks: { keys: [signingKey] },
       cookies: { keys: ['interop-test-cookie-key'] },
@@ -147,6 +159,7 @@ export async function startOidcProvider(): Promise<OidcTestServer> {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
         introspection: { enabled: true, allowedPolicy: () => true },
+        ...extension.features,
       },
       // PKCE on every authorization request, public client or not.
       pkce: { required: () => true },
@@ -167,7 +180,11 @@ export async function startOidcProvider(): Promise<OidcTestServer> {
         RefreshToken: 3600,
         Session: 3600,
       },
-    });
+    };
+    extension.configure?.(config);
+    const created = new Provider(issuer, config);
+    extension.setup?.(created);
+    return created;
   }).catch(async (error: unknown) => {
     await close();
     throw error;

@@ -31,7 +31,9 @@ interface Setup {
 }
 
 /** Everything `/whoami` learned, per test: the API's answer for the user's token. */
-async function setUp(extra: Partial<ProdoAuthOptions> = {}, as?: TestAuthServer): Promise<Setup> {
+type GrantExtra = { revocationUrl?: string; issuer?: string; authorizeUrl?: undefined; tokenUrl?: undefined };
+
+async function setUp(extra: Partial<ProdoAuthOptions> = {}, as?: TestAuthServer, grantExtra: GrantExtra = {}): Promise<Setup> {
   as ??= await startAuthServer();
   open.push(as);
   const probe = await startApp({ handle: async () => ({}) } as never, async () => undefined);
@@ -39,7 +41,7 @@ async function setUp(extra: Partial<ProdoAuthOptions> = {}, as?: TestAuthServer)
   await probe.close();
   const redirectUri = `http://127.0.0.1:${port}/auth/callback`;
   const auth = createProdoAuth({
-    grant: authorizationCodeGrant({ authorizeUrl: as.authorizeUrl, tokenUrl: as.tokenUrl, clientId: 'web', clientSecret: 'web-secret', redirectUri }),
+    grant: authorizationCodeGrant({ authorizeUrl: as.authorizeUrl, tokenUrl: as.tokenUrl, clientId: 'web', clientSecret: 'web-secret', redirectUri, ...grantExtra }),
     apiUrl: as.apiUrl,
     redirectUri,
     sessionSecret: SECRET,
@@ -342,6 +344,61 @@ describe('logout', () => {
     const [id] = copy.split('.');
     const { createHash } = await import('node:crypto');
     expect(await store.get(`prodo-auth:user:${createHash('sha256').update(id!).digest('base64url')}`)).toBeUndefined();
+  });
+
+  it('revokes the refresh token at the revocation endpoint (RFC 7009) with the client authentication', async () => {
+    const as = await startAuthServer();
+    const { app, browser } = await setUp({}, as, { revocationUrl: as.revocationUrl });
+    const b = browser();
+    await b.login(app.url);
+    const out = await b.send(`${app.url}/auth/logout`, { method: 'POST', headers: { ...JSON_ACCEPT, origin: app.url } });
+    expect(out.status).toBe(204);
+    // `known`: what was sent was the session's live refresh token, which the server then dropped.
+    expect(as.revocations()).toEqual([{ hint: 'refresh_token', authenticated: true, known: true }]);
+    expect((await b.send(`${app.url}/`)).body).toBe('out');
+  });
+
+  it('a revocation endpoint that fails does not fail the sign-out: 204, the session and its tokens gone', async () => {
+    const as = await startAuthServer();
+    const store = memoryStore();
+    const { app, browser } = await setUp({ store }, as, { revocationUrl: as.revocationUrl });
+    as.revocationDown = true;
+    const b = browser();
+    await b.login(app.url);
+    const copy = b.jar.get('prodo-auth.sid')!;
+    const out = await b.send(`${app.url}/auth/logout`, { method: 'POST', headers: { ...JSON_ACCEPT, origin: app.url } });
+    expect(out.status).toBe(204);
+    expect(out.setCookies.some((c) => /^prodo-auth\.sid=;/.test(c))).toBe(true);
+    expect(as.revocations()).toHaveLength(1);
+    const thief = browser();
+    thief.jar.set('prodo-auth.sid', copy);
+    expect((await thief.send(`${app.url}/`)).body).toBe('out');
+    const { createHash } = await import('node:crypto');
+    expect(await store.get(`prodo-auth:user:${createHash('sha256').update(copy.split('.')[0]!).digest('base64url')}`)).toBeUndefined();
+  });
+
+  it('without a revocation endpoint, sign-out sends no revocation request', async () => {
+    const as = await startAuthServer();
+    const { app, browser } = await setUp({}, as);
+    const b = browser();
+    await b.login(app.url);
+    const out = await b.send(`${app.url}/auth/logout`, { method: 'POST', headers: { ...JSON_ACCEPT, origin: app.url } });
+    expect(out.status).toBe(204);
+    expect(as.revocations()).toEqual([]);
+  });
+
+  it('with only an issuer, the flow discovers the authorization, token and revocation endpoints, once', async () => {
+    const as = await startAuthServer();
+    const { app, browser } = await setUp({}, as, { issuer: as.url, authorizeUrl: undefined, tokenUrl: undefined });
+    const b = browser();
+    const back = await b.login(app.url);
+    expect(back.status).toBe(302);
+    expect(JSON.parse((await b.send(`${app.url}/whoami`)).body)).toEqual({ user: 'alice' });
+    await browser().login(app.url);
+    const out = await b.send(`${app.url}/auth/logout`, { method: 'POST', headers: { ...JSON_ACCEPT, origin: app.url } });
+    expect(out.status).toBe(204);
+    expect(as.revocations()).toEqual([{ hint: 'refresh_token', authenticated: true, known: true }]);
+    expect(as.discoveries()).toBe(1);
   });
 
   it('GET on the logout route is a 405, not a logout', async () => {

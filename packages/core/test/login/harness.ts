@@ -115,6 +115,14 @@ export interface TestAuthServer {
   expiresIn: number;
   /** Answer token requests with a 503 (the token endpoint down). */
   down: boolean;
+  /** `POST /revoke` (RFC 7009): revoked refresh tokens stop working; each request recorded. */
+  revocationUrl: string;
+  /** Answer revocation requests with a 503 (the revocation endpoint down). */
+  revocationDown: boolean;
+  /** The revocation requests received: their token_type_hint, and whether the client authenticated. */
+  revocations(): Array<{ hint: string | undefined; authenticated: boolean; known: boolean }>;
+  /** Requests for its discovery document (`/.well-known/openid-configuration`, issuer = `url`). */
+  discoveries(): number;
   /** Token requests received, by grant_type. */
   tokenRequests(grantType?: string): number;
   close(): Promise<void>;
@@ -131,8 +139,10 @@ export async function startAuthServer(): Promise<TestAuthServer> {
   const refresh = new Map<string, string>();
   const access = new Map<string, string>();
   const grants: string[] = [];
+  const revocations: Array<{ hint: string | undefined; authenticated: boolean; known: boolean }> = [];
   let n = 0;
-  const state = { nextUser: 'alice', expiresIn: 3600, down: false } as TestAuthServer;
+  let discoveries = 0;
+  const state = { nextUser: 'alice', expiresIn: 3600, down: false, revocationDown: false } as TestAuthServer;
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
@@ -167,6 +177,27 @@ export async function startAuthServer(): Promise<TestAuthServer> {
       const user = access.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
       return user === undefined ? send(res, 401, { error: 'invalid_token' }) : send(res, 200, { user });
     }
+    if (url.pathname === '/.well-known/openid-configuration') {
+      discoveries++;
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      return send(res, 200, {
+        issuer: base,
+        authorization_endpoint: `${base}/authorize`,
+        token_endpoint: `${base}/token`,
+        revocation_endpoint: `${base}/revoke`,
+      });
+    }
+    if (url.pathname === '/revoke') {
+      // The login flow's client authenticates with client_secret_basic (the grant's default).
+      const authenticated = req.headers.authorization === `Basic ${Buffer.from('web:web-secret').toString('base64')}`;
+      const known = refresh.has(p.token ?? '') || access.has(p.token ?? '');
+      revocations.push({ hint: p.token_type_hint, authenticated, known });
+      if (state.revocationDown) return void res.writeHead(503).end();
+      if (!authenticated) return send(res, 401, { error: 'invalid_client' });
+      refresh.delete(p.token ?? '');
+      access.delete(p.token ?? '');
+      return void res.writeHead(200).end();
+    }
     if (url.pathname !== '/token') return send(res, 404, {});
     grants.push(p.grant_type ?? '');
     if (state.down) return void res.writeHead(503).end();
@@ -193,6 +224,9 @@ export async function startAuthServer(): Promise<TestAuthServer> {
     url: base,
     authorizeUrl: `${base}/authorize`,
     tokenUrl: `${base}/token`,
+    revocationUrl: `${base}/revoke`,
+    revocations: () => [...revocations],
+    discoveries: () => discoveries,
     apiUrl: base,
     tokenRequests: (grantType?: string) => grants.filter((g) => grantType === undefined || g === grantType).length,
     close: () =>
