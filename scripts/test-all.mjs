@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // The whole test suite: build, typecheck, lint, package checks and every test, through turbo.
 // Ends with `tests: N passed, N failed`, summed from the vitest JSON report of every workspace
-// package: packages/*, apps/* and tooling/* (the release check of the packed tarballs).
+// package: packages/*, apps/*, tooling/* (the release check of the packed tarballs) and
+// packages/nestjs/compat/* (the Nest module's suite on older Nest majors).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const workspaces = ['packages', 'apps', 'tooling'].flatMap((dir) =>
-  existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((name) => join(root, dir, name)) : [],
+const workspaces = ['packages', 'apps', 'tooling', 'packages/nestjs/compat'].flatMap((dir) =>
+  existsSync(join(root, dir))
+    ? readdirSync(join(root, dir))
+        .map((name) => join(root, dir, name))
+        .filter((ws) => existsSync(join(ws, 'package.json')))
+    : [],
 );
 const reports = workspaces.map((ws) => join(ws, '.test-results', 'report.json'));
 // A report left from an earlier run must not be counted; turbo restores it when a task is cached.

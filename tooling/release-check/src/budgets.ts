@@ -30,6 +30,21 @@ export const SIZE_BUDGETS: Record<string, SizeBudget> = {
       'revocation, token exchange and the tracing channel; the budget leaves room for DPoP but not for a bundled ' +
       'dependency or source maps.',
   },
+  '@prodo-auth/nestjs': {
+    packedKb: 20,
+    unpackedKb: 70,
+    why:
+      'The Nest module (providers, the flow middleware, guard, filter and decorators, about 230 lines), ESM and CJS with ' +
+      'declarations and a 10 kB README; core, the axios adapter and Nest stay external. About 53 kB unpacked / 14.5 kB packed.',
+  },
+  '@prodo-auth/redis': {
+    packedKb: 28,
+    unpackedKb: 95,
+    why:
+      'The Redis TokenStore and SessionStore (lock scripts, the local cache and its notices, AES-256-GCM records), ESM ' +
+      'and CJS with declarations and an 11 kB README; node-redis and ioredis are optional peers, never bundled. About ' +
+      '74 kB unpacked / 22 kB packed.',
+  },
   '@prodo-auth/opentelemetry': {
     packedKb: 10,
     unpackedKb: 40,

@@ -18,8 +18,21 @@ export interface Consumer {
 }
 
 /**
+ * Peers installed at a narrower range than the one declared. Nest 12 ships as ES modules only, so a
+ * CommonJS program (the `.cts` type check and the `require()` runs here) cannot load it: the user
+ * project here gets Nest 11, the newest CommonJS major, and Nest 12 is proven by the module's own
+ * suite (packages/nestjs, with compat/ for 10 and 11).
+ */
+const CONSUMER_PEER_RANGES: Readonly<Record<string, string>> = {
+  '@nestjs/common': '^11.0.0',
+  '@nestjs/core': '^11.0.0',
+  '@nestjs/axios': '^4.0.0',
+};
+
+/**
  * The peer dependencies a user installs beside our packages (`npm i @prodo-auth/axios axios`), at
- * the range each package declares. Optional peers and our own packages are left out.
+ * the range each package declares (or {@link CONSUMER_PEER_RANGES}). Optional peers and our own
+ * packages are left out.
  */
 export function peerInstalls(packed: readonly PackedPackage[], manifests: ReadonlyMap<string, Manifest>): string[] {
   const ours = new Set(packed.map((p) => p.name));
@@ -28,7 +41,7 @@ export function peerInstalls(packed: readonly PackedPackage[], manifests: Readon
     const m = manifests.get(p.name);
     for (const [name, range] of Object.entries(m?.peerDependencies ?? {})) {
       if (ours.has(name) || m?.peerDependenciesMeta?.[name]?.optional) continue;
-      peers.set(name, range);
+      peers.set(name, CONSUMER_PEER_RANGES[name] ?? range);
     }
   }
   return [...peers].map(([name, range]) => `${name}@${range}`);

@@ -1,0 +1,3 @@
+import { compatConfig } from '../compat-config.ts';
+
+export default compatConfig(import.meta.url);

@@ -1,0 +1,3 @@
+import { packageBuildConfig } from '../../tsdown.shared.ts';
+
+export default packageBuildConfig();
