@@ -305,7 +305,9 @@ class DefaultTokenClient extends EventEmitter<TokenClientEvents> implements Toke
     const current = this.#current;
     if (current === undefined || (token !== undefined && current.accessToken !== token)) return;
     this.#grant.rejected?.(current.accessToken);
-    // Keep the refresh token: only the access token was rejected.
+    // Keep the refresh token: only the access token was rejected. A stale token served during the
+    // backoff is not served again once the API has refused it: the next call asks for a new one.
+    this.#staleUntil = 0;
     const expired = current.with({ expiresAt: 0 });
     this.#setCurrent(expired);
     await this.#write(expired);

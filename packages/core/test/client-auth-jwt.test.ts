@@ -6,7 +6,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   clientCredentialsGrant,
   clientSecretJwt,
@@ -22,21 +22,14 @@ import {
   type TokenClientOptions,
 } from '../src/index.js';
 import { API_SCOPE } from './helpers/oidc-provider.js';
-import { JWT_CLIENTS, startStandardsProvider, type StandardsTestServer } from './helpers/oidc-provider-standards.js';
-import { json, startServer, type TestServer } from './helpers/token-server.js';
+import { JWT_CLIENTS, type StandardsTestServer, useStandardsServers } from './helpers/oidc-provider-standards.js';
+import { json, type TestServer } from './helpers/token-server.js';
 
 let op: StandardsTestServer;
 let server: TestServer;
 const open: TokenClient[] = [];
 
-beforeAll(async () => {
-  [op, server] = await Promise.all([startStandardsProvider(), startServer((_req, res) => json(res, 500, {}))]);
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  expect(op.serverErrors).toEqual([]);
-});
-afterAll(() => Promise.all([op?.close(), server?.close()]));
+useStandardsServers(open, (started) => ({ op, server } = started));
 
 function client(options: TokenClientOptions): TokenClient {
   const c = createTokenClient({ timeoutMs: 5000, ...options });

@@ -3,7 +3,7 @@
  * did not set, from a document fetched once through the client's transport, whose `issuer` must
  * be the configured one. Against oidc-provider, and against small servers for the failure rules.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorizationCodeGrant,
   clientCredentialsGrant,
@@ -20,22 +20,15 @@ import {
   type TokenClientOptions,
 } from '../src/index.js';
 import { API_SCOPE, CLIENTS } from './helpers/oidc-provider.js';
-import { startStandardsProvider, type StandardsTestServer } from './helpers/oidc-provider-standards.js';
+import { type StandardsTestServer, useStandardsServers } from './helpers/oidc-provider-standards.js';
 import { makeTestCa } from './helpers/test-ca.js';
-import { json, startServer, type RecordedRequest, type TestServer } from './helpers/token-server.js';
+import { json, type RecordedRequest, type TestServer } from './helpers/token-server.js';
 
 let op: StandardsTestServer;
 let server: TestServer;
 const open: TokenClient[] = [];
 
-beforeAll(async () => {
-  [op, server] = await Promise.all([startStandardsProvider(), startServer((_req, res) => json(res, 500, {}))]);
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  expect(op.serverErrors).toEqual([]);
-});
-afterAll(() => Promise.all([op?.close(), server?.close()]));
+useStandardsServers(open, (started) => ({ op, server } = started));
 
 function client(options: TokenClientOptions): TokenClient {
   const c = createTokenClient({ timeoutMs: 5000, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 2 }, ...options });

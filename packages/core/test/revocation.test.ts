@@ -3,7 +3,7 @@
  * no longer works at the server), and against a small server for the failure rules (reported,
  * sent once, and the dead tokens dropped whatever the answer).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorizationCodeGrant,
   clientCredentialsGrant,
@@ -21,21 +21,14 @@ import {
   type TokenRequestEvent,
 } from '../src/index.js';
 import { API_SCOPE, CLIENTS } from './helpers/oidc-provider.js';
-import { startStandardsProvider, type StandardsTestServer } from './helpers/oidc-provider-standards.js';
-import { json, startServer, type TestServer } from './helpers/token-server.js';
+import { type StandardsTestServer, useStandardsServers } from './helpers/oidc-provider-standards.js';
+import { json, type TestServer } from './helpers/token-server.js';
 
 let op: StandardsTestServer;
 let server: TestServer;
 const open: TokenClient[] = [];
 
-beforeAll(async () => {
-  [op, server] = await Promise.all([startStandardsProvider(), startServer((_req, res) => json(res, 500, {}))]);
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  expect(op.serverErrors).toEqual([]);
-});
-afterAll(() => Promise.all([op?.close(), server?.close()]));
+useStandardsServers(open, (started) => ({ op, server } = started));
 
 function tracked(options: TokenClientOptions): { client: TokenClient; events: TokenRequestEvent[] } {
   const client = createTokenClient({ timeoutMs: 5000, ...options });

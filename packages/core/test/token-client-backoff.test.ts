@@ -94,6 +94,16 @@ describe('a token that is already expired when issued', () => {
     expect(server.requests).toHaveLength(6);
   });
 
+  it('a stale token the API rejected (invalidate) is not served again during the backoff', async () => {
+    const c = client();
+    const [first] = await calls(c, 3);
+    expect(server.requests).toHaveLength(1);
+    await c.invalidate(first);
+    const [next] = await calls(c, 1);
+    expect(server.requests).toHaveLength(2);
+    expect(next).not.toBe(first);
+  });
+
   it('caps the backoff at 30 s', async () => {
     const c = client();
     for (let i = 0; i < 8; i++) {

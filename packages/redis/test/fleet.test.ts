@@ -73,18 +73,24 @@ for (const client of ['redis', 'ioredis']) {
 describe('fleet (node-redis)', () => {
   it('rotates refresh tokens across the fleet over several expiries without ever presenting one twice', async () => {
     const { ws, tokens } = await fleet(4, 'redis', 2);
-    const loads = await Promise.all(ws.map((w) => w.load(7000, 5, 10)));
-    const results = loads.flatMap((l) => l.results);
+    const refreshes = (): number => grants(tokens).filter((g) => g === 'refresh_token').length;
+    // A 2 s token is refreshed after 1 s: rounds of load until several expiries went by, one
+    // refresh each. On a starved machine a token can arrive already due for refresh, and the
+    // client then serves it a while before asking again (core's stale backoff), so the number of
+    // refreshes per second varies: the rounds go on until there were 4 (at most 8 rounds).
+    const results: CallResult[] = [];
+    for (let round = 0; round < 8 && refreshes() < 4; round++) {
+      const loads = await Promise.all(ws.map((w) => w.load(3000, 5, 10)));
+      results.push(...loads.flatMap((l) => l.results));
+    }
     expect(failures(results)).toEqual([]);
     expect(tokens.reuses).toEqual([]);
     expect(presentedTwice(tokens)).toEqual([]);
-    const refreshes = grants(tokens).filter((g) => g === 'refresh_token').length;
-    // A 2 s token is refreshed after 1 s: several expiries went by, one refresh each.
-    expect(refreshes).toBeGreaterThanOrEqual(4);
+    expect(refreshes()).toBeGreaterThanOrEqual(4);
     expect(grants(tokens).filter((g) => g === 'password')).toEqual(['password']);
     // Every call got a token the server still honours, or had honoured when it was served.
     expect(results.every((r) => r.token?.startsWith('at-'))).toBe(true);
-  });
+  }, 60_000);
 
   it('a lock holder SIGKILLed before it sends is taken over within the lock TTL, and no caller fails', async () => {
     const { ws, tokens } = await fleet(3, 'redis', 2);

@@ -5,7 +5,10 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { ProviderContext } from 'oidc-provider';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { TokenClient } from '../../src/index.js';
 import { API_SCOPE, startOidcProvider, type OidcProviderExtension, type OidcTestServer } from './oidc-provider.js';
+import { json, startServer, type TestServer } from './token-server.js';
 
 /** Clients that authenticate with a client assertion. */
 export const JWT_CLIENTS = {
@@ -64,4 +67,24 @@ export async function startStandardsProvider(extension: OidcProviderExtension = 
     },
   });
   return { ...op, revocationUrl: `${op.issuer}/token/revocation`, rsaKey: rsa.privateKey, ecKey: ec.privateKey, assertions };
+}
+
+/**
+ * The standards suites' set-up, once per file: this provider and a small server (answering 500
+ * until a test gives it a handler), started before the file's tests; the token clients in `open`
+ * closed after each test, which must leave no server error behind; both servers closed at the end.
+ * `started` receives them, for the file's own variables.
+ */
+export function useStandardsServers(open: TokenClient[], started: (servers: { op: StandardsTestServer; server: TestServer }) => void): void {
+  let op: StandardsTestServer | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    [op, server] = await Promise.all([startStandardsProvider(), startServer((_req, res) => json(res, 500, {}))]);
+    started({ op, server });
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    expect(op?.serverErrors).toEqual([]);
+  });
+  afterAll(() => Promise.all([op?.close(), server?.close()]));
 }
